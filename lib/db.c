@@ -1,0 +1,375 @@
+/*
+ * db.c - one persistent PostgreSQL connection per process; see db.h.
+ *
+ * Design notes.  FastCGI workers handle one request at a time, so a single
+ * PGconn per process is both enough and the cheapest option (DATABASE-NOTES:
+ * opening connections under load costs ~1 ms of server CPU per request).
+ * Prepared statements are tracked by the address of their struct nv_stmt
+ * and the connection generation, so a reconnect re-prepares lazily.
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "rls.h"
+
+#define DB_PREPARED_MAX	256
+
+struct db_prepared {
+	const struct nv_stmt	*st;
+	unsigned long		 gen;
+};
+
+static PGconn *db_conn;
+static char *db_conninfo;
+static unsigned long db_gen;
+static int db_in_tx;
+static struct db_prepared db_prepared[DB_PREPARED_MAX];
+static size_t db_nprepared;
+
+static void
+db_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	nv_log_debug("postgres notice: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+void
+nv_db_set_conninfo(const char *conninfo)
+{
+	nv_db_close();
+	free(db_conninfo);
+	db_conninfo = conninfo != NULL ? strdup(conninfo) : NULL;
+}
+
+void
+nv_db_close(void)
+{
+	if (db_conn != NULL)
+		PQfinish(db_conn);
+	db_conn = NULL;
+	db_in_tx = 0;
+}
+
+PGconn *
+nv_db_conn(void)
+{
+	return db_conn;
+}
+
+unsigned long
+nv_db_generation(void)
+{
+	return db_gen;
+}
+
+int
+nv_db_in_tx(void)
+{
+	return db_in_tx;
+}
+
+enum nv_err
+nv_db_open(struct nv_diag *d)
+{
+	const char *keys[5], *vals[5];
+	const char *conninfo;
+	char timeout[64];
+
+	if (db_conn != NULL && PQstatus(db_conn) == CONNECTION_OK)
+		return NV_OK;
+	nv_db_close();
+
+	conninfo = db_conninfo != NULL ? db_conninfo :
+	    nv_config_str(NV_CFG_DATABASE_URL);
+	if (conninfo == NULL)
+		return nv_diag_set(d, NV_ERR_CONFIG, "DATABASE_URL is not set");
+	snprintf(timeout, sizeof(timeout),
+	    "-c statement_timeout=%ld -c TimeZone=UTC",
+	    nv_config_int(NV_CFG_DB_STATEMENT_TIMEOUT_MS));
+
+	/* The URL's own settings come first; ours only fill gaps. */
+	keys[0] = "dbname";			vals[0] = conninfo;
+	keys[1] = "fallback_application_name";	vals[1] = "norvalt";
+	keys[2] = "connect_timeout";		vals[2] = "5";
+	keys[3] = "options";			vals[3] = timeout;
+	keys[4] = NULL;				vals[4] = NULL;
+
+	db_conn = PQconnectdbParams(keys, vals, 1);
+	if (db_conn == NULL || PQstatus(db_conn) != CONNECTION_OK) {
+		/* libpq's message names host and cause, never the password. */
+		nv_log_error("database connection failed: %.*s",
+		    db_conn != NULL ? (int)strcspn(PQerrorMessage(db_conn),
+		    "\n") : 0, db_conn != NULL ? PQerrorMessage(db_conn) : "");
+		nv_db_close();
+		return nv_diag_set(d, NV_ERR_UNAVAILABLE,
+		    "the database is unavailable");
+	}
+	PQsetNoticeProcessor(db_conn, db_notice, NULL);
+	db_gen++;
+	return NV_OK;
+}
+
+enum nv_err
+nv_db_classify(const PGresult *res)
+{
+	const char *state;
+
+	if (res == NULL)
+		return NV_ERR_UNAVAILABLE;
+	switch (PQresultStatus(res)) {
+	case PGRES_COMMAND_OK:
+	case PGRES_TUPLES_OK:
+	case PGRES_SINGLE_TUPLE:
+		return NV_OK;
+	default:
+		break;
+	}
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (state == NULL || strlen(state) != 5)
+		return NV_ERR_UNAVAILABLE;	/* client-side: socket gone */
+	if (strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
+	    strcmp(state, "40P01") == 0)
+		return NV_ERR_CONFLICT;
+	if (strcmp(state, "42501") == 0)
+		return NV_ERR_FORBIDDEN;
+	if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0)
+		return NV_ERR_VALIDATION;
+	if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
+	    strncmp(state, "53", 2) == 0)
+		return NV_ERR_UNAVAILABLE;
+	if (strcmp(state, "57014") == 0)	/* statement timeout */
+		return NV_ERR_UNAVAILABLE;
+	return NV_ERR_INTERNAL;
+}
+
+/*
+ * Turn a failed result into an error code and a diagnostic.  The server's
+ * text goes to the log (primary message only: DETAIL can hold row values,
+ * which are personal data); the caller gets a generic message.
+ */
+static enum nv_err
+db_fail(struct nv_diag *d, const char *what, PGresult *res)
+{
+	const char *state, *msg, *constraint, *column;
+	enum nv_err rc;
+
+	rc = nv_db_classify(res);
+	state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) :
+	    NULL;
+	if (msg == NULL && db_conn != NULL)
+		msg = PQerrorMessage(db_conn);
+	constraint = res != NULL ? PQresultErrorField(res,
+	    PG_DIAG_CONSTRAINT_NAME) : NULL;
+	column = res != NULL ? PQresultErrorField(res, PG_DIAG_COLUMN_NAME) :
+	    NULL;
+
+	nv_log(rc == NV_ERR_INTERNAL || rc == NV_ERR_UNAVAILABLE ?
+	    NV_LOG_ERROR : NV_LOG_INFO, "query %s failed: sqlstate=%s %.*s",
+	    what, state != NULL ? state : "none",
+	    msg != NULL ? (int)strcspn(msg, "\n") : 0, msg != NULL ? msg : "");
+
+	if (db_conn != NULL && PQstatus(db_conn) != CONNECTION_OK) {
+		nv_db_close();
+		rc = NV_ERR_UNAVAILABLE;
+	}
+	switch (rc) {
+	case NV_ERR_CONFLICT:
+		nv_diag_set(d, rc, "a conflicting record already exists");
+		if (constraint != NULL)
+			nv_diag_field(d, constraint, "must be unique");
+		break;
+	case NV_ERR_VALIDATION:
+		nv_diag_set(d, rc, "the value was refused by the database");
+		if (column != NULL || constraint != NULL)
+			nv_diag_field(d, column != NULL ? column : constraint,
+			    "violates %s", constraint != NULL ? constraint :
+			    "a constraint");
+		break;
+	case NV_ERR_FORBIDDEN:
+		nv_diag_set(d, rc, "the record belongs to another dealership");
+		break;
+	case NV_ERR_UNAVAILABLE:
+		nv_diag_set(d, rc, "the database is unavailable");
+		break;
+	default:
+		nv_diag_set(d, NV_ERR_INTERNAL, "internal database error");
+		rc = NV_ERR_INTERNAL;
+		break;
+	}
+	return rc;
+}
+
+static void
+db_clear(void *p)
+{
+	PQclear(p);
+}
+
+static int
+db_is_prepared(const struct nv_stmt *st)
+{
+	size_t i;
+
+	for (i = 0; i < db_nprepared; i++)
+		if (db_prepared[i].st == st)
+			return db_prepared[i].gen == db_gen;
+	return 0;
+}
+
+static void
+db_mark_prepared(const struct nv_stmt *st)
+{
+	size_t i;
+
+	for (i = 0; i < db_nprepared; i++)
+		if (db_prepared[i].st == st) {
+			db_prepared[i].gen = db_gen;
+			return;
+		}
+	if (db_nprepared < DB_PREPARED_MAX) {
+		db_prepared[db_nprepared].st = st;
+		db_prepared[db_nprepared].gen = db_gen;
+		db_nprepared++;
+	}
+}
+
+enum nv_err
+nv_db_exec(struct nv_arena *a, struct nv_diag *d, const struct nv_stmt *st,
+    const char *const *params, PGresult **res)
+{
+	PGresult *r;
+	enum nv_err rc;
+
+	*res = NULL;
+	if ((rc = nv_db_open(d)) != NV_OK)
+		return rc;
+	if (!db_is_prepared(st)) {
+		r = PQprepare(db_conn, st->name, st->sql, st->nparams, NULL);
+		if (nv_db_classify(r) != NV_OK) {
+			rc = db_fail(d, st->name, r);
+			PQclear(r);
+			return rc;
+		}
+		PQclear(r);
+		db_mark_prepared(st);
+	}
+	r = PQexecPrepared(db_conn, st->name, st->nparams, params, NULL, NULL,
+	    0);
+	nv_arena_defer(a, db_clear, r);
+	if (nv_db_classify(r) != NV_OK)
+		return db_fail(d, st->name, r);
+	*res = r;
+	return NV_OK;
+}
+
+enum nv_err
+nv_db_exec_once(struct nv_arena *a, struct nv_diag *d, const char *sql,
+    int nparams, const char *const *params, PGresult **res)
+{
+	PGresult *r;
+	enum nv_err rc;
+
+	*res = NULL;
+	if ((rc = nv_db_open(d)) != NV_OK)
+		return rc;
+	r = PQexecParams(db_conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	nv_arena_defer(a, db_clear, r);
+	if (nv_db_classify(r) != NV_OK)
+		return db_fail(d, "(unprepared)", r);
+	*res = r;
+	return NV_OK;
+}
+
+/* Run a transaction-control command; NV_OK or the classified failure. */
+static enum nv_err
+db_command(struct nv_diag *d, const char *sql)
+{
+	PGresult *r;
+	enum nv_err rc = NV_OK;
+
+	r = PQexec(db_conn, sql);
+	if (nv_db_classify(r) != NV_OK)
+		rc = db_fail(d, sql, r);
+	PQclear(r);
+	return rc;
+}
+
+enum nv_err
+nv_db_ping(struct nv_diag *d)
+{
+	enum nv_err rc;
+	int attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		if ((rc = nv_db_open(d)) != NV_OK)
+			return rc;
+		rc = db_command(d, "SELECT 1");
+		if (rc != NV_ERR_UNAVAILABLE)
+			return rc;
+	}
+	return rc;
+}
+
+enum nv_err
+nv_db_tx(struct nv_arena *a, struct nv_diag *d, const struct nv_rls_ctx *ctx,
+    nv_db_work work, void *arg)
+{
+	enum nv_err rc = NV_OK;
+	int attempt;
+
+	assert(!db_in_tx);
+	/*
+	 * Only the BEGIN is retried: nothing has happened yet, so a dead
+	 * connection (the server restarted since our last request) is safe
+	 * to replace.  Later failures are reported to the caller.
+	 */
+	for (attempt = 0; attempt < 2; attempt++) {
+		if ((rc = nv_db_open(d)) != NV_OK)
+			return rc;
+		rc = db_command(d, "BEGIN");
+		if (rc == NV_OK || rc != NV_ERR_UNAVAILABLE)
+			break;
+	}
+	if (rc != NV_OK)
+		return rc;
+	db_in_tx = 1;
+
+	if (ctx != NULL)
+		rc = nv_rls_set(a, d, ctx);
+	if (rc == NV_OK)
+		rc = work(a, d, arg);
+
+	if (db_conn == NULL) {
+		/* The connection died inside the transaction. */
+		db_in_tx = 0;
+		return rc != NV_OK ? rc : nv_diag_set(d, NV_ERR_UNAVAILABLE,
+		    "the database is unavailable");
+	}
+	if (rc == NV_OK && PQtransactionStatus(db_conn) == PQTRANS_INERROR) {
+		/* The work swallowed a failed statement: never COMMIT that. */
+		nv_log_error("transaction work returned ok after a failed "
+		    "statement; rolling back");
+		rc = nv_diag_set(d, NV_ERR_INTERNAL, "internal database error");
+	}
+	if (rc == NV_OK)
+		rc = db_command(d, "COMMIT");
+	else if (db_conn != NULL)
+		(void)db_command(NULL, "ROLLBACK");
+	db_in_tx = 0;
+	return rc;
+}
+
+const char *
+nv_db_value(const PGresult *res, int row, int col)
+{
+	if (res == NULL || row < 0 || col < 0 || row >= PQntuples(res) ||
+	    col >= PQnfields(res) || PQgetisnull(res, row, col))
+		return NULL;
+	return PQgetvalue(res, row, col);
+}
