@@ -1,0 +1,333 @@
+/*
+ * http.c - FastCGI accept loop, router and response writer; see http.h.
+ *
+ * Uses fcgiapp.h (not fcgi_stdio.h, which redefines stdio).  One arena per
+ * process, reset at the top of each request.
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <fcgiapp.h>
+#include <openssl/rand.h>
+
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+
+static volatile sig_atomic_t http_busy, http_stop;
+
+static void
+http_on_signal(int sig)
+{
+	(void)sig;
+	if (!http_busy)
+		_exit(0);
+	http_stop = 1;
+}
+
+const char *
+nv_req_env(struct nv_req *req, const char *name)
+{
+	FCGX_Request *r = req->fcgx;
+
+	return FCGX_GetParam(name, r->envp);
+}
+
+const char *
+nv_req_param(struct nv_req *req, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < req->nparams; i++)
+		if (strcmp(req->param_names[i], name) == 0)
+			return req->param_values[i];
+	return NULL;
+}
+
+void
+nv_req_header(struct nv_req *req, const char *name, const char *value)
+{
+	req->headers = nv_arena_printf(req->arena, "%s%s: %s\r\n",
+	    req->headers != NULL ? req->headers : "", name, value);
+}
+
+enum nv_err
+nv_req_fail(struct nv_req *req, enum nv_err code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(req->diag.msg, sizeof(req->diag.msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	default:  return status < 500 ? "Error" : "Internal Server Error";
+	}
+}
+
+enum nv_err
+nv_req_json(struct nv_req *req, int status, const char *body, size_t len)
+{
+	FCGX_Request *r = req->fcgx;
+	int rc;
+
+	rc = FCGX_FPrintF(r->out,
+	    "Status: %d %s\r\n"
+	    "Content-Type: application/json; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\n"
+	    "X-Request-Id: %s\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "%s\r\n", status, http_reason(status), len, req->request_id,
+	    req->headers != NULL ? req->headers : "");
+	if (rc >= 0 && len > 0 && strcmp(req->method, "HEAD") != 0)
+		rc = FCGX_PutStr(body, (int)len, r->out);
+	if (rc < 0)
+		nv_log_info("client went away while writing the response");
+	req->status = status;
+	return NV_OK;
+}
+
+char *
+nv_http_error_body(struct nv_arena *a, enum nv_err code,
+    const struct nv_diag *d, const char *request_id, size_t *len)
+{
+	cJSON *root, *err, *details, *det;
+	const char *msg;
+	char *out, *p;
+	size_t i;
+
+	msg = d != NULL && d->msg[0] != '\0' ? d->msg : nv_err_str(code);
+	root = cJSON_CreateObject();
+	err = cJSON_AddObjectToObject(root, "error");
+	cJSON_AddStringToObject(err, "code", nv_err_str(code));
+	cJSON_AddStringToObject(err, "message", msg);
+	details = cJSON_AddArrayToObject(err, "details");
+	for (i = 0; d != NULL && i < d->ndetails; i++) {
+		det = cJSON_CreateObject();
+		cJSON_AddStringToObject(det, "field", d->details[i].field);
+		cJSON_AddStringToObject(det, "issue", d->details[i].issue);
+		cJSON_AddItemToArray(details, det);
+	}
+	cJSON_AddStringToObject(root, "request_id", request_id);
+	p = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (p == NULL) {
+		nv_log_error("out of memory rendering an error");
+		abort();
+	}
+	out = nv_arena_strdup(a, p);
+	cJSON_free(p);
+	*len = strlen(out);
+	return out;
+}
+
+int
+nv_http_match(struct nv_arena *a, const char *pattern, const char *path,
+    const char **names, const char **values, size_t *n)
+{
+	const char *p = pattern, *s = path, *close, *end;
+
+	*n = 0;
+	while (*p != '\0') {
+		if (*p == '{') {
+			close = strchr(p, '}');
+			if (close == NULL)
+				return 0;
+			end = strchr(s, '/');
+			if (end == NULL)
+				end = s + strlen(s);
+			if (end == s || *n >= NV_HTTP_MAX_PARAMS)
+				return 0;
+			names[*n] = nv_arena_strndup(a, p + 1,
+			    (size_t)(close - p - 1));
+			values[*n] = nv_arena_strndup(a, s, (size_t)(end - s));
+			(*n)++;
+			p = close + 1;
+			s = end;
+			continue;
+		}
+		if (*p != *s)
+			return 0;
+		p++;
+		s++;
+	}
+	return *s == '\0';
+}
+
+static void
+http_request_id(struct nv_req *req)
+{
+	unsigned char raw[16];
+	char *hex;
+	size_t i;
+
+	req->request_id = nv_req_env(req, "REQUEST_ID");
+	if (req->request_id != NULL && *req->request_id != '\0' &&
+	    strlen(req->request_id) <= 64 &&
+	    strspn(req->request_id, "0123456789abcdefABCDEF-") ==
+	    strlen(req->request_id))
+		return;
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		memset(raw, 0, sizeof(raw));
+	hex = nv_arena_alloc(req->arena, sizeof(raw) * 2 + 1);
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(hex + i * 2, 3, "%02x", raw[i]);
+	req->request_id = hex;
+}
+
+static enum nv_err
+http_route(struct nv_req *req, const struct nv_route *routes)
+{
+	const struct nv_route *rt;
+	const char *names[NV_HTTP_MAX_PARAMS], *values[NV_HTTP_MAX_PARAMS];
+	char *allow = NULL;
+	size_t n, i;
+	int method_ok;
+
+	for (rt = routes; rt->method != NULL; rt++) {
+		if (!nv_http_match(req->arena, rt->pattern, req->path, names,
+		    values, &n))
+			continue;
+		method_ok = strcmp(rt->method, req->method) == 0 ||
+		    (strcmp(rt->method, "GET") == 0 &&
+		    strcmp(req->method, "HEAD") == 0);
+		if (!method_ok) {
+			allow = nv_arena_printf(req->arena, "%s%s%s",
+			    allow != NULL ? allow : "", allow != NULL ? ", " : "",
+			    rt->method);
+			continue;
+		}
+		req->route = rt->pattern;
+		for (i = 0; i < n; i++) {
+			req->param_names[i] = names[i];
+			req->param_values[i] = values[i];
+		}
+		req->nparams = n;
+		return rt->handler(req);
+	}
+	if (allow != NULL) {
+		nv_req_header(req, "Allow", allow);
+		return nv_req_fail(req, NV_ERR_METHOD,
+		    "method %s is not allowed here; allowed: %s", req->method,
+		    allow);
+	}
+	return nv_req_fail(req, NV_ERR_NOT_FOUND, "no such endpoint");
+}
+
+static double
+http_ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void
+http_handle(struct nv_req *req, const struct nv_route *routes)
+{
+	const char *uri, *q;
+	enum nv_err rc;
+	char *body;
+	size_t len;
+
+	req->method = nv_req_env(req, "REQUEST_METHOD");
+	if (req->method == NULL)
+		req->method = "GET";
+	uri = nv_req_env(req, "DOCUMENT_URI");
+	if (uri == NULL)
+		uri = nv_req_env(req, "SCRIPT_NAME");
+	if (uri == NULL)
+		uri = "/";
+	q = nv_req_env(req, "QUERY_STRING");
+	req->path = uri;
+	req->query = q != NULL ? q : "";
+	http_request_id(req);
+	nv_log_set_request(req->request_id, NULL, req->path);
+
+	rc = http_route(req, routes);
+	if (rc != NV_OK && req->status == 0) {
+		body = nv_http_error_body(req->arena, rc, &req->diag,
+		    req->request_id, &len);
+		nv_req_json(req, nv_err_status(rc), body, len);
+	} else if (req->status == 0) {
+		nv_log_error("handler returned ok without a response");
+		nv_diag_reset(&req->diag);
+		body = nv_http_error_body(req->arena, NV_ERR_INTERNAL,
+		    &req->diag, req->request_id, &len);
+		nv_req_json(req, 500, body, len);
+	}
+}
+
+int
+nv_http_serve(const char *prog, const struct nv_route *routes)
+{
+	FCGX_Request fcgx;
+	struct nv_req req;
+	struct nv_arena *arena;
+	struct sigaction sa;
+	struct timespec t0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = http_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgx, 0, 0) != 0) {
+		fprintf(stderr, "%s: cannot initialise FastCGI\n", prog);
+		return 1;
+	}
+	arena = nv_arena_new();
+	nv_log_info("%s started, pid %ld", prog, (long)getpid());
+
+	while (!http_stop && FCGX_Accept_r(&fcgx) >= 0) {
+		http_busy = 1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		nv_arena_reset(arena);
+		memset(&req, 0, sizeof(req));
+		req.arena = arena;
+		req.fcgx = &fcgx;
+		http_handle(&req, routes);
+		nv_log_set_request(req.request_id, req.tenant,
+		    nv_arena_printf(arena, "%s %s", req.method,
+		    req.route != NULL ? req.route : req.path));
+		nv_log_access(req.status, http_ms_since(&t0));
+		nv_log_clear_request();
+		FCGX_Finish_r(&fcgx);
+		http_busy = 0;
+	}
+	nv_arena_free(arena);
+	nv_db_close();
+	nv_log_info("%s stopping", prog);
+	return 0;
+}

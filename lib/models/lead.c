@@ -1,0 +1,323 @@
+/*
+ * lead.c - leads; see lead.h.
+ *
+ * The lead's JSON shape is written once, as LEAD_JSON over the alias l, and
+ * every statement renders it in PostgreSQL.  Filters in the list query are
+ * "($n IS NULL OR col = $n)": the statement is prepared once and planned
+ * with the actual values (plan_cache_mode = force_custom_plan on the list
+ * only would be the next step if generic plans ever win; see DATABASE-NOTES).
+ */
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "../db.h"
+#include "../json.h"
+#include "../valid.h"
+#include "lead.h"
+#include "model.h"
+
+const char *const nv_lead_statuses[] = {
+	"new", "contacted", "qualified", "won", "lost", NULL
+};
+
+const char *const nv_lead_sources[] = {
+	"web_form", "adf", "email", "sms", "facebook", "manual", "phone",
+	"walk_in", NULL
+};
+
+#define LEAD_JSON \
+	"json_build_object('id', l.id, 'dealership_id', l.dealership_id," \
+	" 'first_name', l.first_name, 'last_name', l.last_name," \
+	" 'email', l.email, 'phone', l.phone, 'source', l.source," \
+	" 'status', l.status, 'vehicle_id', l.vehicle_id," \
+	" 'vehicle_interest', l.vehicle_interest, 'message', l.message," \
+	" 'assigned_to', l.assigned_to, 'notes', l.notes," \
+	" 'consent', l.consent, 'ai_paused', l.ai_paused," \
+	" 'first_response_at', l.first_response_at," \
+	" 'first_response_seconds', l.first_response_seconds," \
+	" 'metadata', l.metadata, 'created_at', l.created_at," \
+	" 'updated_at', l.updated_at)"
+
+static const struct nv_stmt lead_insert = {
+	"lead_insert",
+	"INSERT INTO leads AS l (dealership_id, first_name, last_name, email,"
+	"  phone, source, status, vehicle_id, vehicle_interest, message,"
+	"  assigned_to, notes, consent, metadata)"
+	" SELECT NULLIF(current_setting('app.current_dealership_id', true),"
+	"  '')::uuid, j->>'first_name', j->>'last_name', j->>'email',"
+	"  j->>'phone', coalesce(j->>'source', 'manual'),"
+	"  coalesce(j->>'status', 'new'), (j->>'vehicle_id')::uuid,"
+	"  j->>'vehicle_interest', j->>'message', (j->>'assigned_to')::uuid,"
+	"  j->>'notes', coalesce(j->'consent', '{}'),"
+	"  coalesce(j->'metadata', '{}')"
+	" FROM (SELECT $1::jsonb AS j) s"
+	" RETURNING " LEAD_JSON,
+	1
+};
+
+static const struct nv_stmt lead_select = {
+	"lead_select",
+	"SELECT " LEAD_JSON " FROM leads l WHERE l.id = $1::uuid",
+	1
+};
+
+#define LEAD_SET(col, expr) \
+	" " col " = CASE WHEN $2::jsonb ? '" col "' THEN " expr " ELSE l." col " END"
+
+static const struct nv_stmt lead_update_stmt = {
+	"lead_update",
+	"UPDATE leads l SET"
+	LEAD_SET("status", "$2::jsonb->>'status'") ","
+	LEAD_SET("assigned_to", "($2::jsonb->>'assigned_to')::uuid") ","
+	LEAD_SET("first_name", "$2::jsonb->>'first_name'") ","
+	LEAD_SET("last_name", "$2::jsonb->>'last_name'") ","
+	LEAD_SET("email", "$2::jsonb->>'email'") ","
+	LEAD_SET("phone", "$2::jsonb->>'phone'") ","
+	LEAD_SET("vehicle_id", "($2::jsonb->>'vehicle_id')::uuid") ","
+	LEAD_SET("vehicle_interest", "$2::jsonb->>'vehicle_interest'") ","
+	LEAD_SET("notes", "$2::jsonb->>'notes'")
+	" WHERE l.id = $1::uuid RETURNING " LEAD_JSON,
+	2
+};
+
+static const struct nv_stmt lead_delete_stmt = {
+	"lead_delete",
+	"DELETE FROM leads l WHERE l.id = $1::uuid RETURNING l.id",
+	1
+};
+
+/*
+ * $1 status, $2 source, $3 assigned_to, $4 unassigned, $5 q (LIKE
+ * pattern, escaped), $6 created_after, $7 created_before, $8 after_ts,
+ * $9 after_id, $10 limit.  One row: the page as JSON, and the position of
+ * the last row when there is a next page.
+ */
+#define LEAD_LIST(name, cmp, dir) { name, \
+	"WITH page AS (" \
+	" SELECT l.*, row_number() OVER () AS rn FROM (" \
+	"  SELECT * FROM leads l" \
+	"  WHERE ($1::text IS NULL OR l.status = $1)" \
+	"   AND ($2::text IS NULL OR l.source = $2)" \
+	"   AND ($3::uuid IS NULL OR l.assigned_to = $3)" \
+	"   AND (NOT $4::bool OR l.assigned_to IS NULL)" \
+	"   AND ($5::text IS NULL OR l.first_name ILIKE $5" \
+	"        OR l.last_name ILIKE $5 OR l.email_norm LIKE lower($5)" \
+	"        OR l.phone LIKE $5" \
+	"        OR (l.first_name || ' ' || l.last_name) ILIKE $5)" \
+	"   AND ($6::timestamptz IS NULL OR l.created_at >= $6)" \
+	"   AND ($7::timestamptz IS NULL OR l.created_at < $7)" \
+	"   AND ($8::timestamptz IS NULL OR (l.created_at, l.id) " cmp \
+	"        ($8::timestamptz, $9::uuid))" \
+	"  ORDER BY l.created_at " dir ", l.id " dir \
+	"  LIMIT $10::int + 1) l" \
+	")" \
+	" SELECT coalesce(json_agg(" LEAD_JSON " ORDER BY l.rn)" \
+	"   FILTER (WHERE l.rn <= $10::int), '[]'::json)," \
+	"  (array_agg(l.created_at::text) FILTER (WHERE l.rn = $10::int))[1]," \
+	"  (array_agg(l.id::text) FILTER (WHERE l.rn = $10::int))[1]," \
+	"  count(*) > $10::int" \
+	" FROM page l", 10 }
+
+static const struct nv_stmt lead_list_desc =
+    LEAD_LIST("lead_list_desc", "<", "DESC");
+static const struct nv_stmt lead_list_asc =
+    LEAD_LIST("lead_list_asc", ">", "ASC");
+
+static const struct nv_field lead_fields[] = {
+	{ "first_name", NV_F_TEXT, NV_F_CREATE | NV_F_UPDATE | NV_F_NULLABLE,
+	    0, 200, NULL },
+	{ "last_name", NV_F_TEXT, NV_F_CREATE | NV_F_UPDATE | NV_F_NULLABLE,
+	    0, 200, NULL },
+	{ "email", NV_F_EMAIL, NV_F_CREATE | NV_F_UPDATE | NV_F_NULLABLE,
+	    0, 254, NULL },
+	{ "phone", NV_F_PHONE, NV_F_CREATE | NV_F_UPDATE | NV_F_NULLABLE,
+	    0, 40, NULL },
+	{ "source", NV_F_ENUM, NV_F_CREATE, 0, 0, nv_lead_sources },
+	{ "status", NV_F_ENUM, NV_F_CREATE | NV_F_UPDATE, 0, 0,
+	    nv_lead_statuses },
+	{ "vehicle_id", NV_F_UUID, NV_F_CREATE | NV_F_UPDATE | NV_F_NULLABLE,
+	    0, 0, NULL },
+	{ "vehicle_interest", NV_F_TEXT, NV_F_CREATE | NV_F_UPDATE |
+	    NV_F_NULLABLE, 0, 500, NULL },
+	{ "message", NV_F_TEXT, NV_F_CREATE | NV_F_NULLABLE, 0, 20000, NULL },
+	{ "assigned_to", NV_F_UUID, NV_F_CREATE | NV_F_UPDATE | NV_F_NULLABLE,
+	    0, 0, NULL },
+	{ "notes", NV_F_TEXT, NV_F_CREATE | NV_F_UPDATE | NV_F_NULLABLE, 0,
+	    20000, NULL },
+	{ "consent", NV_F_OBJECT, NV_F_CREATE, 0, 4096, NULL },
+	{ "metadata", NV_F_OBJECT, NV_F_CREATE, 0, 65536, NULL },
+};
+
+static const char *const lead_fk_cols[] = {
+	"vehicle_id", "assigned_to", NULL
+};
+
+#define NFIELDS(t)	(sizeof(t) / sizeof((t)[0]))
+
+/* Whether a contact (email or phone) remains, given the input object. */
+static int
+lead_has(const cJSON *in, const char *field)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, field);
+
+	return cJSON_IsString(v) && v->valuestring[strspn(v->valuestring,
+	    " \t")] != '\0';
+}
+
+enum nv_err
+nv_lead_create(struct nv_arena *a, struct nv_diag *d, const cJSON *in,
+    char **out)
+{
+	const char *params[1];
+	PGresult *res;
+	enum nv_err rc;
+	char *norm;
+
+	*out = NULL;
+	rc = nv_json_fields(a, d, lead_fields, NFIELDS(lead_fields),
+	    NV_JSON_CREATE, in, &norm, NULL);
+	if (rc == NV_ERR_BAD_REQUEST)
+		return rc;
+	if (!lead_has(in, "email") && !lead_has(in, "phone")) {
+		nv_diag_field(d, "email", "an e-mail address or a phone number "
+		    "is required");
+		nv_diag_field(d, "phone", "an e-mail address or a phone number "
+		    "is required");
+		if (rc == NV_OK)
+			rc = nv_diag_set(d, NV_ERR_VALIDATION,
+			    "a lead needs an e-mail address or a phone number");
+	}
+	if (rc != NV_OK)
+		return rc;
+	params[0] = norm;
+	rc = nv_db_exec(a, d, &lead_insert, params, &res);
+	if (rc != NV_OK)
+		return nv_model_fk_field(d, rc, lead_fk_cols);
+	return nv_model_one(a, d, res, "lead", out);
+}
+
+enum nv_err
+nv_lead_get(struct nv_arena *a, struct nv_diag *d, const char *id, char **out)
+{
+	const char *params[1];
+	PGresult *res;
+	enum nv_err rc;
+
+	*out = NULL;
+	if (!nv_valid_uuid(id))
+		return nv_diag_set(d, NV_ERR_NOT_FOUND, "lead not found");
+	params[0] = id;
+	if ((rc = nv_db_exec(a, d, &lead_select, params, &res)) != NV_OK)
+		return rc;
+	return nv_model_one(a, d, res, "lead", out);
+}
+
+/* "%term%" with LIKE's wildcards in term escaped. */
+static char *
+lead_like(struct nv_arena *a, const char *term)
+{
+	size_t n = strlen(term), i, o = 0;
+	char *p;
+
+	p = nv_arena_alloc(a, n * 2 + 3);
+	p[o++] = '%';
+	for (i = 0; i < n; i++) {
+		if (term[i] == '%' || term[i] == '_' || term[i] == '\\')
+			p[o++] = '\\';
+		p[o++] = term[i];
+	}
+	p[o++] = '%';
+	p[o] = '\0';
+	return p;
+}
+
+enum nv_err
+nv_lead_list(struct nv_arena *a, struct nv_diag *d,
+    const struct nv_lead_filter *f, struct nv_lead_page *page)
+{
+	const char *params[10];
+	PGresult *res;
+	enum nv_err rc;
+	int limit;
+
+	memset(page, 0, sizeof(*page));
+	limit = f->limit;
+	if (limit < 1 || limit > NV_LEAD_LIST_MAX)
+		limit = NV_LEAD_LIST_DEFAULT;
+	if ((f->after_ts == NULL) != (f->after_id == NULL) ||
+	    (f->after_id != NULL && !nv_valid_uuid(f->after_id)) ||
+	    (f->assigned_to != NULL && !nv_valid_uuid(f->assigned_to)))
+		return nv_diag_set(d, NV_ERR_BAD_REQUEST, "invalid list filter");
+
+	params[0] = f->status;
+	params[1] = f->source;
+	params[2] = f->assigned_to;
+	params[3] = f->unassigned ? "true" : "false";
+	params[4] = f->q != NULL && *f->q != '\0' ? lead_like(a, f->q) : NULL;
+	params[5] = f->created_after;
+	params[6] = f->created_before;
+	params[7] = f->after_ts;
+	params[8] = f->after_id;
+	params[9] = nv_arena_printf(a, "%d", limit);
+	rc = nv_db_exec(a, d, f->ascending ? &lead_list_asc : &lead_list_desc,
+	    params, &res);
+	if (rc != NV_OK)
+		return rc;
+	page->data = nv_arena_strdup(a, nv_db_value(res, 0, 0));
+	if (nv_db_value(res, 0, 3) != NULL &&
+	    strcmp(nv_db_value(res, 0, 3), "t") == 0) {
+		page->next_ts = nv_arena_strdup(a, nv_db_value(res, 0, 1));
+		page->next_id = nv_arena_strdup(a, nv_db_value(res, 0, 2));
+	}
+	return NV_OK;
+}
+
+enum nv_err
+nv_lead_update(struct nv_arena *a, struct nv_diag *d, const char *id,
+    const cJSON *patch, char **out)
+{
+	const char *params[2];
+	PGresult *res;
+	enum nv_err rc;
+	char *norm;
+
+	*out = NULL;
+	if (!nv_valid_uuid(id))
+		return nv_diag_set(d, NV_ERR_NOT_FOUND, "lead not found");
+	rc = nv_json_fields(a, d, lead_fields, NFIELDS(lead_fields),
+	    NV_JSON_UPDATE, patch, &norm, NULL);
+	if (rc != NV_OK)
+		return rc;
+	params[0] = id;
+	params[1] = norm;
+	rc = nv_db_exec(a, d, &lead_update_stmt, params, &res);
+	if (rc == NV_ERR_VALIDATION && d != NULL && d->ndetails > 0 &&
+	    strcmp(d->details[0].field, "leads_contact_required") == 0) {
+		nv_diag_reset(d);
+		nv_diag_field(d, "email", "an e-mail address or a phone number "
+		    "must remain");
+		return nv_diag_set(d, NV_ERR_VALIDATION,
+		    "a lead needs an e-mail address or a phone number");
+	}
+	if (rc != NV_OK)
+		return nv_model_fk_field(d, rc, lead_fk_cols);
+	return nv_model_one(a, d, res, "lead", out);
+}
+
+enum nv_err
+nv_lead_delete(struct nv_arena *a, struct nv_diag *d, const char *id)
+{
+	const char *params[1];
+	PGresult *res;
+	enum nv_err rc;
+
+	if (!nv_valid_uuid(id))
+		return nv_diag_set(d, NV_ERR_NOT_FOUND, "lead not found");
+	params[0] = id;
+	if ((rc = nv_db_exec(a, d, &lead_delete_stmt, params, &res)) != NV_OK)
+		return rc;
+	if (PQntuples(res) == 0)
+		return nv_diag_set(d, NV_ERR_NOT_FOUND, "lead not found");
+	return NV_OK;
+}

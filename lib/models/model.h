@@ -1,0 +1,39 @@
+/*
+ * model.h - what every model shares.
+ *
+ * Models are thin: each holds its static SQL (PostgreSQL renders the JSON
+ * with json_build_object and json_agg, which we pass through untouched),
+ * its field table for nv_json_fields, and functions that must run inside
+ * nv_db_tx with the tenant's RLS context set.  They never take a
+ * dealership id for reads: the policies decide what is visible, so another
+ * dealership's id simply is not found.  Inserts take the tenant from the
+ * context too (NULLIF(current_setting(...))::uuid), so a row can only be
+ * written for the dealership the transaction acts for.
+ *
+ * Every "out" JSON string lives in the arena.
+ */
+#ifndef NV_MODEL_H
+#define NV_MODEL_H
+
+#include <cjson/cJSON.h>
+
+#include "../arena.h"
+#include "../err.h"
+
+/*
+ * After a database validation failure on a foreign key, point the detail at
+ * the column the constraint covers (e.g. "assigned_to": "does not exist").
+ * cols is NULL-terminated.  Returns rc unchanged.
+ */
+enum nv_err nv_model_fk_field(struct nv_diag *d, enum nv_err rc,
+    const char *const *cols);
+
+/*
+ * The first column of a one-row result as an arena string, or
+ * NV_ERR_NOT_FOUND (with "<what> not found") when there is no row.
+ */
+struct pg_result;
+enum nv_err nv_model_one(struct nv_arena *a, struct nv_diag *d,
+    struct pg_result *res, const char *what, char **out);
+
+#endif /* NV_MODEL_H */
