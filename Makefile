@@ -109,13 +109,10 @@ sanitize: deps
 	@NV_BUILD_ROOT=$(CURDIR)/build/sanitize scripts/test.sh
 
 migrate: build
-	@eval "$$(NV_PROFILE=run scripts/stack.sh env)" && \
-	    $(O)/bin/norvalt-migrate --dir sql/migrations up
+	@NV_PROFILE=run scripts/stack.sh migrate
 
 seed:
-	@eval "$$(NV_PROFILE=run scripts/stack.sh env)" && \
-	    psql -X -q -v ON_ERROR_STOP=1 --single-transaction \
-	    -f seed/demo.sql "$$NORVALT_DATABASE_OWNER_URL"
+	@NV_PROFILE=run scripts/stack.sh seed
 
 # Banned calls and SQL assembled with printf (curl's checksrc, in small).
 lint:
