@@ -97,14 +97,16 @@ nv_req_json(struct nv_req *req, int status, const char *body, size_t len)
 	FCGX_Request *r = req->fcgx;
 	int rc;
 
+	/* libfcgi's own printf knows no %zu: it fails on it and writes nothing. */
 	rc = FCGX_FPrintF(r->out,
 	    "Status: %d %s\r\n"
 	    "Content-Type: application/json; charset=utf-8\r\n"
-	    "Content-Length: %zu\r\n"
+	    "Content-Length: %lu\r\n"
 	    "X-Request-Id: %s\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "Cache-Control: no-store\r\n"
-	    "%s\r\n", status, http_reason(status), len, req->request_id,
+	    "%s\r\n", status, http_reason(status), (unsigned long)len,
+	    req->request_id,
 	    req->headers != NULL ? req->headers : "");
 	if (rc >= 0 && len > 0 && strcmp(req->method, "HEAD") != 0)
 		rc = FCGX_PutStr(body, (int)len, r->out);

@@ -19,9 +19,18 @@ nv_model_fk_field(struct nv_diag *d, enum nv_err rc, const char *const *cols)
 	for (i = 0; i < d->ndetails; i++) {
 		const char *const *c;
 
+		if (strstr(d->details[i].field, "_fkey") == NULL)
+			continue;
 		for (c = cols; *c != NULL; c++) {
-			if (strstr(d->details[i].field, *c) == NULL ||
-			    strstr(d->details[i].field, "fkey") == NULL)
+			char stem[NV_DIAG_FIELD_MAX];
+			size_t n = strlen(*c);
+
+			/* "assigned_to" in leads_assigned_to_fkey, "lead"
+			 * (lead_id less its _id) in conversations_lead_fkey. */
+			if (n > 3 && strcmp(*c + n - 3, "_id") == 0)
+				n -= 3;
+			snprintf(stem, sizeof(stem), "_%.*s_", (int)n, *c);
+			if (strstr(d->details[i].field, stem) == NULL)
 				continue;
 			snprintf(d->details[i].field,
 			    sizeof(d->details[i].field), "%s", *c);

@@ -1,0 +1,238 @@
+/*
+ * check_stack.c - the local stack as a client sees it: nginx in front of
+ * the health binary, JSON errors from nginx itself, configuration errors
+ * at start, and readiness across a PostgreSQL restart.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "../testutil.h"
+
+static void
+assert_json_type(const struct nv_test_http *r)
+{
+	char *ct = nv_test_http_header(r, "Content-Type");
+
+	ck_assert_msg(ct != NULL && strncmp(ct, "application/json", 16) == 0,
+	    "content type %s", ct != NULL ? ct : "(none)");
+	free(ct);
+}
+
+static void
+assert_request_id(const struct nv_test_http *r)
+{
+	char *rid = nv_test_http_header(r, "X-Request-Id");
+
+	ck_assert_msg(rid != NULL && strlen(rid) >= 16, "no X-Request-Id");
+	/* The id in an error body is the one in the header. */
+	if (r->status >= 400)
+		ck_assert_ptr_nonnull(strstr(r->body, rid));
+	free(rid);
+}
+
+START_TEST(healthz)
+{
+	struct nv_test_http r;
+
+	nv_test_http("GET", "/healthz", NULL, 0, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "{\"status\":\"ok\"}");
+	assert_json_type(&r);
+	assert_request_id(&r);
+	nv_test_http_free(&r);
+}
+END_TEST
+
+START_TEST(readyz)
+{
+	struct nv_test_http r;
+
+	nv_test_http("GET", "/readyz", NULL, 0, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"database\":\"ok\""));
+	assert_json_type(&r);
+	assert_request_id(&r);
+	nv_test_http_free(&r);
+}
+END_TEST
+
+START_TEST(request_ids_differ)
+{
+	struct nv_test_http a, b;
+	char *ra, *rb;
+
+	nv_test_http("GET", "/healthz", NULL, 0, NULL, &a);
+	nv_test_http("GET", "/healthz", NULL, 0, NULL, &b);
+	ra = nv_test_http_header(&a, "X-Request-Id");
+	rb = nv_test_http_header(&b, "X-Request-Id");
+	ck_assert_ptr_nonnull(ra);
+	ck_assert_ptr_nonnull(rb);
+	ck_assert_str_ne(ra, rb);
+	free(ra);
+	free(rb);
+	nv_test_http_free(&a);
+	nv_test_http_free(&b);
+}
+END_TEST
+
+START_TEST(unknown_path_is_json_404)
+{
+	struct nv_test_http r;
+
+	nv_test_http("GET", "/no/such/thing", NULL, 0, NULL, &r);
+	ck_assert_int_eq(r.status, 404);
+	assert_json_type(&r);
+	assert_request_id(&r);
+	nv_test_assert_error(r.body, "not_found");
+	nv_test_http_free(&r);
+}
+END_TEST
+
+START_TEST(wrong_method_is_405_with_allow)
+{
+	struct nv_test_http r;
+	char *allow;
+
+	nv_test_http("POST", "/healthz", "{}", 2,
+	    (const char *const[]){ "Content-Type: application/json", NULL },
+	    &r);
+	ck_assert_int_eq(r.status, 405);
+	nv_test_assert_error(r.body, "method_not_allowed");
+	allow = nv_test_http_header(&r, "Allow");
+	ck_assert_ptr_nonnull(allow);
+	ck_assert_ptr_nonnull(strstr(allow, "GET"));
+	free(allow);
+	assert_request_id(&r);
+	nv_test_http_free(&r);
+}
+END_TEST
+
+START_TEST(body_over_1mib_is_json_413)
+{
+	struct nv_test_http r;
+	size_t n = 1024 * 1024 + 10;
+	char *big = malloc(n);
+
+	memset(big, 'a', n);
+	nv_test_http("POST", "/readyz", big, n,
+	    (const char *const[]){ "Content-Type: application/json", NULL },
+	    &r);
+	ck_assert_int_eq(r.status, 413);
+	assert_json_type(&r);
+	nv_test_assert_error(r.body, "payload_too_large");
+	assert_request_id(&r);
+	nv_test_http_free(&r);
+	free(big);
+}
+END_TEST
+
+START_TEST(head_works)
+{
+	struct nv_test_http r;
+
+	nv_test_http("HEAD", "/healthz", NULL, 0, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(r.len, 0);
+	nv_test_http_free(&r);
+}
+END_TEST
+
+START_TEST(readyz_survives_postgres_restart)
+{
+	struct nv_test_http r;
+	int st, i, ok = 0;
+
+	st = nv_test_run(NULL, "%s", nv_test_env("NV_PG_RESTART"));
+	ck_assert_int_eq(st, 0);
+	/*
+	 * Every worker holds a connection that the restart killed; each
+	 * must reconnect on its next request.  Ask more times than there
+	 * are workers.
+	 */
+	for (i = 0; i < 12; i++) {
+		nv_test_http("GET", "/readyz", NULL, 0, NULL, &r);
+		ok += r.status == 200;
+		nv_test_http_free(&r);
+	}
+	ck_assert_int_eq(ok, 12);
+}
+END_TEST
+
+START_TEST(bad_config_stops_with_one_line)
+{
+	char *out;
+	int st;
+
+	st = nv_test_run(&out, "env -u DATABASE_URL NORVALT_ENV_FILE=/dev/null"
+	    " %s/cgi-bin/health < /dev/null", nv_test_env("NV_BUILD_ROOT"));
+	ck_assert_int_eq(st, 2);
+	ck_assert_str_eq(out, "health: configuration error: DATABASE_URL: "
+	    "is required but not set\n");
+	free(out);
+
+	st = nv_test_run(&out, "NORVALT_DB_STATEMENT_TIMEOUT_MS=soon "
+	    "NORVALT_ENV_FILE=/dev/null %s/cgi-bin/health < /dev/null",
+	    nv_test_env("NV_BUILD_ROOT"));
+	ck_assert_int_eq(st, 2);
+	ck_assert_ptr_nonnull(strstr(out, "NORVALT_DB_STATEMENT_TIMEOUT_MS"));
+	ck_assert_ptr_nonnull(strchr(out, '\n'));
+	ck_assert_ptr_null(strchr(strchr(out, '\n') + 1, '\n'));
+	free(out);
+
+	/* A secret in a malformed value is never echoed. */
+	st = nv_test_run(&out, "DATABASE_URL=hunter2secret "
+	    "NORVALT_ENV_FILE=/dev/null %s/cgi-bin/health < /dev/null",
+	    nv_test_env("NV_BUILD_ROOT"));
+	ck_assert_int_eq(st, 2);
+	ck_assert_ptr_nonnull(strstr(out, "DATABASE_URL"));
+	ck_assert_ptr_null(strstr(out, "hunter2secret"));
+	free(out);
+}
+END_TEST
+
+START_TEST(logs_have_one_line_per_request)
+{
+	char *out;
+	int st;
+	struct nv_test_http r;
+
+	nv_test_http("GET", "/healthz?probe=logcheck", NULL, 0, NULL, &r);
+	nv_test_http_free(&r);
+	st = nv_test_run(&out, "tail -n 50 %s/var/test/log/health.log",
+	    nv_test_env("NV_ROOT"));
+	ck_assert_int_eq(st, 0);
+	ck_assert_msg(strstr(out, "status=200") != NULL &&
+	    strstr(out, "route=\"GET /healthz\"") != NULL,
+	    "no access line in health.log: %s", out);
+	ck_assert_ptr_null(strstr(out, "logcheck"));
+	free(out);
+}
+END_TEST
+
+static Suite *
+stack_suite(void)
+{
+	Suite *s = suite_create("stack");
+	TCase *core = tcase_create("core"), *err = tcase_create("errors");
+	TCase *lim = tcase_create("limits");
+
+	tcase_add_test(core, healthz);
+	tcase_add_test(core, readyz);
+	tcase_add_test(core, request_ids_differ);
+	tcase_add_test(core, head_works);
+	tcase_add_test(core, logs_have_one_line_per_request);
+	tcase_add_test(err, unknown_path_is_json_404);
+	tcase_add_test(err, wrong_method_is_405_with_allow);
+	tcase_add_test(err, body_over_1mib_is_json_413);
+	tcase_add_test(err, bad_config_stops_with_one_line);
+	tcase_add_test(lim, readyz_survives_postgres_restart);
+	tcase_set_timeout(lim, 60);
+	suite_add_tcase(s, core);
+	suite_add_tcase(s, err);
+	suite_add_tcase(s, lim);
+	return s;
+}
+
+NV_TEST_MAIN(stack_suite)

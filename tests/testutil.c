@@ -1,0 +1,241 @@
+/*
+ * testutil.c - helpers for the Check tests; see testutil.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "testutil.h"
+
+#define TEST_MAX_PARAMS	16
+
+const char *
+nv_test_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	ck_assert_msg(v != NULL && *v != '\0',
+	    "environment variable %s is not set (run through make test)", name);
+	return v;
+}
+
+PGconn *
+nv_test_connect(const char *url)
+{
+	PGconn *c = PQconnectdb(url);
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect failed: %s",
+	    PQerrorMessage(c));
+	return c;
+}
+
+static PGresult *
+test_vexec(PGconn *c, const char *sql, va_list ap)
+{
+	const char *params[TEST_MAX_PARAMS];
+	const char *p;
+	int n = 0;
+
+	while ((p = va_arg(ap, const char *)) != NULL && n < TEST_MAX_PARAMS)
+		params[n++] = p;
+	return PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+PGresult *
+nv_test_exec(PGconn *c, const char *sql, ...)
+{
+	PGresult *r;
+	va_list ap;
+
+	va_start(ap, sql);
+	r = test_vexec(c, sql, ap);
+	va_end(ap);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK ||
+	    PQresultStatus(r) == PGRES_TUPLES_OK, "query failed: %s\n%s",
+	    PQresultErrorMessage(r), sql);
+	return r;
+}
+
+const char *
+nv_test_exec_err(PGconn *c, char state[6], const char *sql, ...)
+{
+	PGresult *r;
+	va_list ap;
+	const char *s;
+
+	va_start(ap, sql);
+	r = test_vexec(c, sql, ap);
+	va_end(ap);
+	s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	snprintf(state, 6, "%s", s != NULL ? s : "");
+	PQclear(r);
+	return state;
+}
+
+long
+nv_test_count(PGconn *c, const char *sql, ...)
+{
+	PGresult *r;
+	va_list ap;
+	long n;
+
+	va_start(ap, sql);
+	r = test_vexec(c, sql, ap);
+	va_end(ap);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1,
+	    "count query failed: %s\n%s", PQresultErrorMessage(r), sql);
+	n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return n;
+}
+
+struct test_buf {
+	char	*p;
+	size_t	 len;
+};
+
+static size_t
+test_write(char *data, size_t size, size_t n, void *arg)
+{
+	struct test_buf *b = arg;
+	size_t len = size * n;
+	char *p;
+
+	p = realloc(b->p, b->len + len + 1);
+	ck_assert_ptr_nonnull(p);
+	memcpy(p + b->len, data, len);
+	b->p = p;
+	b->len += len;
+	b->p[b->len] = '\0';
+	return len;
+}
+
+void
+nv_test_http(const char *method, const char *path, const char *body,
+    size_t body_len, const char *const *extra_headers,
+    struct nv_test_http *out)
+{
+	struct test_buf b = { NULL, 0 }, h = { NULL, 0 };
+	struct curl_slist *hl = NULL;
+	char url[2048];
+	CURLcode rc;
+	CURL *c;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(url, sizeof(url), "%s%s", nv_test_env("NORVALT_BASE_URL"),
+	    path);
+	c = curl_easy_init();
+	ck_assert_ptr_nonnull(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)body_len);
+	}
+	for (; extra_headers != NULL && *extra_headers != NULL; extra_headers++)
+		hl = curl_slist_append(hl, *extra_headers);
+	hl = curl_slist_append(hl, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, test_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, test_write);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	rc = curl_easy_perform(c);
+	ck_assert_msg(rc == CURLE_OK, "%s %s: %s", method, path,
+	    curl_easy_strerror(rc));
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(c);
+	out->body = b.p != NULL ? b.p : strdup("");
+	out->len = b.len;
+	out->headers = h.p != NULL ? h.p : strdup("");
+}
+
+void
+nv_test_http_free(struct nv_test_http *r)
+{
+	free(r->body);
+	free(r->headers);
+	memset(r, 0, sizeof(*r));
+}
+
+char *
+nv_test_http_header(const struct nv_test_http *r, const char *name)
+{
+	const char *line = r->headers, *end, *v;
+	size_t n = strlen(name);
+
+	while (line != NULL && *line != '\0') {
+		end = strstr(line, "\r\n");
+		if (end == NULL)
+			end = line + strlen(line);
+		if ((size_t)(end - line) > n && strncasecmp(line, name, n) == 0 &&
+		    line[n] == ':') {
+			v = line + n + 1;
+			while (*v == ' ')
+				v++;
+			return strndup(v, (size_t)(end - v));
+		}
+		line = *end != '\0' ? end + 2 : NULL;
+	}
+	return NULL;
+}
+
+int
+nv_test_run(char **out, const char *fmt, ...)
+{
+	struct test_buf b = { NULL, 0 };
+	char cmd[8192], chunk[4096];
+	va_list ap;
+	size_t n;
+	FILE *f;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	f = popen(cmd, "r");
+	ck_assert_msg(f != NULL, "popen failed: %s", cmd);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		test_write(chunk, 1, n, &b);
+	st = pclose(f);
+	if (out != NULL)
+		*out = b.p != NULL ? b.p : strdup("");
+	else
+		free(b.p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+void
+nv_test_assert_error(const char *body, const char *code)
+{
+	cJSON *j, *err, *c, *msg, *det, *rid;
+
+	j = cJSON_Parse(body);
+	ck_assert_msg(j != NULL, "error body is not JSON: %s", body);
+	err = cJSON_GetObjectItemCaseSensitive(j, "error");
+	ck_assert_msg(cJSON_IsObject(err), "no error object: %s", body);
+	c = cJSON_GetObjectItemCaseSensitive(err, "code");
+	msg = cJSON_GetObjectItemCaseSensitive(err, "message");
+	det = cJSON_GetObjectItemCaseSensitive(err, "details");
+	rid = cJSON_GetObjectItemCaseSensitive(j, "request_id");
+	ck_assert_msg(cJSON_IsString(c) && strcmp(c->valuestring, code) == 0,
+	    "expected error code %s: %s", code, body);
+	ck_assert_msg(cJSON_IsString(msg) && *msg->valuestring != '\0',
+	    "no message: %s", body);
+	ck_assert_msg(cJSON_IsArray(det), "no details array: %s", body);
+	ck_assert_msg(cJSON_IsString(rid) && *rid->valuestring != '\0',
+	    "no request_id: %s", body);
+	cJSON_Delete(j);
+}

@@ -1,0 +1,83 @@
+/*
+ * testutil.h - what every Check test binary shares.
+ *
+ * Each tests/unit/check_MODULE.c and tests/integration/check_NAME.c defines
+ * one Suite and ends with NV_TEST_MAIN(suite_fn).  CK_FORK stays on (a
+ * crash fails one test, not the binary); CK_FORK=no runs under gdb, and
+ * CK_RUN_SUITE / CK_RUN_CASE pick what to run (Check's own variables).
+ *
+ * Integration tests read the throwaway stack's environment that
+ * scripts/test.sh exports (DATABASE_URL, NORVALT_DATABASE_OWNER_URL,
+ * NORVALT_BASE_URL, NV_ROOT, NV_BUILD_ROOT, NV_PG_RESTART, ...).
+ */
+#ifndef NV_TESTUTIL_H
+#define NV_TESTUTIL_H
+
+#include <stddef.h>
+
+#include <check.h>
+#include <libpq-fe.h>
+
+#define NV_TEST_MAIN(suite_fn)						\
+int main(void);								\
+int									\
+main(void)								\
+{									\
+	SRunner *sr = srunner_create(suite_fn());			\
+	int failed;							\
+									\
+	srunner_run_all(sr, CK_NORMAL);					\
+	failed = srunner_ntests_failed(sr);				\
+	srunner_free(sr);						\
+	return failed == 0 ? 0 : 1;					\
+}
+
+/* The environment variable, or a test failure naming it. */
+const char *nv_test_env(const char *name);
+
+/* A new connection to url (a conninfo); fails the test on error. */
+PGconn *nv_test_connect(const char *url);
+
+/*
+ * Run sql with params on c (NULL-terminated params, text).  Returns the
+ * result, which the caller PQclears.  Fails the test when the status is not
+ * PGRES_COMMAND_OK / PGRES_TUPLES_OK.
+ */
+PGresult *nv_test_exec(PGconn *c, const char *sql, ...);
+
+/* Like nv_test_exec but returns the SQLSTATE of the error ("" on success). */
+const char *nv_test_exec_err(PGconn *c, char state[6], const char *sql, ...);
+
+/* SELECT returning one integer (count(*) etc.). */
+long nv_test_count(PGconn *c, const char *sql, ...);
+
+struct nv_test_http {
+	long	 status;
+	char	*body;		/* NUL-terminated, malloc'd */
+	size_t	 len;
+	char	*headers;	/* all response headers, malloc'd */
+};
+
+/*
+ * One HTTP request to NORVALT_BASE_URL + path with libcurl.  body may be
+ * NULL; extra_headers is a NULL-terminated list of "Name: value" or NULL.
+ */
+void nv_test_http(const char *method, const char *path, const char *body,
+    size_t body_len, const char *const *extra_headers,
+    struct nv_test_http *out);
+void nv_test_http_free(struct nv_test_http *r);
+
+/* The value of response header name (case-insensitive), malloc'd, or NULL. */
+char *nv_test_http_header(const struct nv_test_http *r, const char *name);
+
+/*
+ * Run a shell command; returns its exit status and, when out is not NULL,
+ * its combined stdout+stderr (malloc'd).
+ */
+int nv_test_run(char **out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Assert body is SPEC section 6's error shape with this code. */
+void nv_test_assert_error(const char *body, const char *code);
+
+#endif /* NV_TESTUTIL_H */
