@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,26 @@ json_delete(void *p)
 	cJSON_Delete(p);
 }
 
+/*
+ * 1 when text holds a \u0000 escape: cJSON would decode it into a NUL and
+ * silently cut the string there.
+ */
+static int
+json_has_nul_escape(const char *text, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i++) {
+		if (text[i] != '\\')
+			continue;
+		if (text[i + 1] == 'u' && i + 5 < len &&
+		    memcmp(text + i + 2, "0000", 4) == 0)
+			return 1;
+		i++;	/* skip the escaped character */
+	}
+	return 0;
+}
+
 enum nv_err
 nv_json_parse(struct nv_arena *a, struct nv_diag *d, const char *text,
     size_t len, cJSON **out)
@@ -24,6 +45,9 @@ nv_json_parse(struct nv_arena *a, struct nv_diag *d, const char *text,
 	cJSON *j;
 
 	*out = NULL;
+	if (memchr(text, '\0', len) != NULL || json_has_nul_escape(text, len))
+		return nv_diag_set(d, NV_ERR_BAD_REQUEST,
+		    "the body must not contain NUL characters");
 	j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
 	if (j == NULL) {
 		size_t off = end != NULL && end >= text ?
@@ -33,6 +57,13 @@ nv_json_parse(struct nv_arena *a, struct nv_diag *d, const char *text,
 		    "the body is not valid JSON (near byte %zu)", off);
 	}
 	nv_arena_defer(a, json_delete, j);
+	while (end != NULL && end < text + len &&
+	    isspace((unsigned char)*end))
+		end++;
+	if (end != NULL && end < text + len)
+		return nv_diag_set(d, NV_ERR_BAD_REQUEST,
+		    "the body has data after the JSON value (at byte %zu)",
+		    (size_t)(end - text));
 	*out = j;
 	return NV_OK;
 }
@@ -122,7 +153,13 @@ json_field(struct nv_arena *a, struct nv_diag *d, const struct nv_field *f,
 			    "%lld and %lld", f->min, f->max);
 			return 0;
 		}
-		cJSON_AddNumberToObject(out, f->name, x);
+		{
+			/* cJSON prints big doubles as %g: write the digits. */
+			char digits[32];
+
+			snprintf(digits, sizeof(digits), "%lld", (long long)x);
+			cJSON_AddRawToObject(out, f->name, digits);
+		}
 		return 1;
 	}
 	case NV_F_BOOL:
@@ -269,12 +306,16 @@ nv_json_fields(struct nv_arena *a, struct nv_diag *d,
 			if (!(spec[i].flags & NV_F_REQUIRED))
 				continue;
 			v = cJSON_GetObjectItemCaseSensitive(in, spec[i].name);
-			if (v == NULL || cJSON_IsNull(v)) {
-				if (v == NULL)
-					nv_diag_field(d, spec[i].name,
-					    "is required");
+			if (v == NULL) {
+				nv_diag_field(d, spec[i].name, "is required");
+				bad++;
+			} else if (cJSON_IsNull(v) &&
+			    (spec[i].flags & NV_F_NULLABLE)) {
+				/* Accepted as null above, but required. */
+				nv_diag_field(d, spec[i].name, "is required");
 				bad++;
 			}
+			/* A null on a non-nullable field was counted above. */
 		}
 	}
 	if (bad > 0)

@@ -107,7 +107,7 @@ nv_valid_phone(const char *in, const char *default_cc, char out[NV_PHONE_MAX])
 	out[0] = '\0';
 	if (in == NULL)
 		return NV_ERR_VALIDATION;
-	while (isspace((unsigned char)*p))
+	while (isspace((unsigned char)*p) || *p == '(')
 		p++;
 	if (*p == '+') {
 		intl = 1;
