@@ -46,7 +46,7 @@ INTEG_SRCS := $(wildcard tests/integration/check_*.c)
 INTEGS     := $(INTEG_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all build tests deps run stop status test sanitize migrate seed \
-	lint install clean
+	token lint install clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -113,6 +113,13 @@ migrate: build
 
 seed:
 	@NV_PROFILE=run scripts/stack.sh seed
+
+# make token USER=<clerk_user_id> [ORG=<clerk_org_id>] [TTL=<seconds>]:
+# a dev token for the local stack, alone on the last line.
+token: build
+	@eval "$$(NV_PROFILE=run scripts/stack.sh env)" && \
+	    $(O)/bin/norvalt-token --user "$(USER)" \
+	    $(if $(ORG),--org "$(ORG)") $(if $(TTL),--ttl "$(TTL)")
 
 # Banned calls and SQL assembled with printf (curl's checksrc, in small).
 lint:

@@ -35,9 +35,9 @@ health_ready(struct nv_req *req)
 }
 
 static const struct nv_route health_routes[] = {
-	{ "GET", "/healthz", health_live },
-	{ "GET", "/readyz", health_ready },
-	{ NULL, NULL, NULL }
+	{ "GET", "/healthz", health_live, NV_ROUTE_PUBLIC },
+	{ "GET", "/readyz", health_ready, NV_ROUTE_PUBLIC },
+	{ NULL, NULL, NULL, 0 }
 };
 
 int

@@ -4,11 +4,13 @@
  * Uses fcgiapp.h (not fcgi_stdio.h, which redefines stdio).  One arena per
  * process, reset at the top of each request.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,9 +21,17 @@
 #include "config.h"
 #include "db.h"
 #include "http.h"
+#include "json.h"
 #include "log.h"
 
 static volatile sig_atomic_t http_busy, http_stop;
+static nv_handler http_runner;
+
+void
+nv_http_set_runner(nv_handler runner)
+{
+	http_runner = runner;
+}
 
 static void
 http_on_signal(int sig)
@@ -94,6 +104,16 @@ http_reason(int status)
 enum nv_err
 nv_req_json(struct nv_req *req, int status, const char *body, size_t len)
 {
+	req->status = status;
+	req->body = body;
+	req->body_len = len;
+	return NV_OK;
+}
+
+/* Write the buffered response.  A failure means the client went away. */
+static void
+http_write(struct nv_req *req)
+{
 	FCGX_Request *r = req->fcgx;
 	int rc;
 
@@ -105,15 +125,201 @@ nv_req_json(struct nv_req *req, int status, const char *body, size_t len)
 	    "X-Request-Id: %s\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "Cache-Control: no-store\r\n"
-	    "%s\r\n", status, http_reason(status), (unsigned long)len,
-	    req->request_id,
+	    "%s\r\n", req->status, http_reason(req->status),
+	    (unsigned long)req->body_len, req->request_id,
 	    req->headers != NULL ? req->headers : "");
-	if (rc >= 0 && len > 0 && strcmp(req->method, "HEAD") != 0)
-		rc = FCGX_PutStr(body, (int)len, r->out);
+	if (rc >= 0 && req->body_len > 0 && strcmp(req->method, "HEAD") != 0)
+		rc = FCGX_PutStr(req->body, (int)req->body_len, r->out);
 	if (rc < 0)
 		nv_log_info("client went away while writing the response");
-	req->status = status;
+}
+
+static int
+http_hex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decode s[0..n) into the arena; NULL on a bad escape or NUL. */
+static char *
+http_unescape(struct nv_arena *a, const char *s, size_t n)
+{
+	char *out = nv_arena_alloc(a, n + 1), *o = out;
+	size_t i;
+	int hi, lo;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '+') {
+			*o++ = ' ';
+		} else if (s[i] == '%') {
+			if (i + 2 >= n)
+				return NULL;
+			hi = http_hex((unsigned char)s[i + 1]);
+			lo = http_hex((unsigned char)s[i + 2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				return NULL;
+			*o++ = (char)(hi * 16 + lo);
+			i += 2;
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+enum nv_err
+nv_req_query_parse(struct nv_req *req, const char *const *allowed)
+{
+	const char *p = req->query, *amp, *eq;
+	const char *const *al;
+	char *name, *value;
+	size_t i;
+
+	req->nq = 0;
+	while (*p != '\0') {
+		amp = strchr(p, '&');
+		if (amp == NULL)
+			amp = p + strlen(p);
+		if (amp == p) {
+			p++;
+			continue;
+		}
+		eq = memchr(p, '=', (size_t)(amp - p));
+		name = http_unescape(req->arena, p, (size_t)((eq != NULL ? eq :
+		    amp) - p));
+		value = eq != NULL ? http_unescape(req->arena, eq + 1,
+		    (size_t)(amp - eq - 1)) : nv_arena_strdup(req->arena, "");
+		if (name == NULL || value == NULL) {
+			nv_diag_field(&req->diag, name != NULL ? name : "query",
+			    "is not valid percent-encoding");
+			return nv_req_fail(req, NV_ERR_BAD_REQUEST,
+			    "the query string is malformed");
+		}
+		for (al = allowed; *al != NULL; al++)
+			if (strcmp(*al, name) == 0)
+				break;
+		if (*al == NULL) {
+			nv_diag_field(&req->diag, name, "is not a known parameter");
+			return nv_req_fail(req, NV_ERR_BAD_REQUEST,
+			    "unknown query parameter %.64s", name);
+		}
+		for (i = 0; i < req->nq; i++)
+			if (strcmp(req->qnames[i], name) == 0) {
+				nv_diag_field(&req->diag, name, "is given twice");
+				return nv_req_fail(req, NV_ERR_BAD_REQUEST,
+				    "query parameter %s is given twice", name);
+			}
+		if (req->nq >= NV_QUERY_MAX)
+			return nv_req_fail(req, NV_ERR_BAD_REQUEST,
+			    "too many query parameters");
+		req->qnames[req->nq] = name;
+		req->qvalues[req->nq] = value;
+		req->nq++;
+		p = *amp != '\0' ? amp + 1 : amp;
+	}
 	return NV_OK;
+}
+
+const char *
+nv_req_query(struct nv_req *req, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < req->nq; i++)
+		if (strcmp(req->qnames[i], name) == 0)
+			return req->qvalues[i];
+	return NULL;
+}
+
+enum nv_err
+nv_req_query_int(struct nv_req *req, const char *name, long min, long max,
+    long def, long *out)
+{
+	const char *v = nv_req_query(req, name);
+	char *end;
+	long n;
+
+	*out = def;
+	if (v == NULL)
+		return NV_OK;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max) {
+		nv_diag_field(&req->diag, name, "must be an integer between %ld "
+		    "and %ld", min, max);
+		return nv_req_fail(req, NV_ERR_BAD_REQUEST,
+		    "query parameter %s is invalid", name);
+	}
+	*out = n;
+	return NV_OK;
+}
+
+enum nv_err
+nv_req_body(struct nv_req *req, const char **body, size_t *len)
+{
+	FCGX_Request *r = req->fcgx;
+	const char *cl;
+	char *buf, *end;
+	unsigned long long want;
+	size_t got = 0;
+	int n;
+
+	*body = "";
+	*len = 0;
+	cl = nv_req_env(req, "CONTENT_LENGTH");
+	if (cl == NULL || *cl == '\0')
+		return NV_OK;
+	errno = 0;
+	want = strtoull(cl, &end, 10);
+	if (*end != '\0' || errno != 0 || *cl == '-')
+		return nv_req_fail(req, NV_ERR_BAD_REQUEST,
+		    "invalid Content-Length");
+	if (want > NV_HTTP_BODY_MAX)
+		return nv_req_fail(req, NV_ERR_TOO_LARGE,
+		    "the body is larger than %d bytes", NV_HTTP_BODY_MAX);
+	buf = nv_arena_alloc(req->arena, (size_t)want + 1);
+	while (got < want) {
+		n = FCGX_GetStr(buf + got, (int)(want - got), r->in);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got != want)
+		return nv_req_fail(req, NV_ERR_BAD_REQUEST,
+		    "the body is shorter than its Content-Length");
+	buf[got] = '\0';
+	*body = buf;
+	*len = got;
+	return NV_OK;
+}
+
+enum nv_err
+nv_req_json_body(struct nv_req *req, cJSON **out)
+{
+	const char *ct, *body;
+	enum nv_err rc;
+	size_t len, n;
+
+	*out = NULL;
+	ct = nv_req_env(req, "CONTENT_TYPE");
+	n = strlen("application/json");
+	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0 ||
+	    (ct[n] != '\0' && ct[n] != ';' && ct[n] != ' '))
+		return nv_req_fail(req, NV_ERR_MEDIA_TYPE,
+		    "the body must be application/json");
+	if ((rc = nv_req_body(req, &body, &len)) != NV_OK)
+		return rc;
+	if (len == 0)
+		return nv_req_fail(req, NV_ERR_BAD_REQUEST,
+		    "a JSON body is required");
+	return nv_json_parse(req->arena, &req->diag, body, len, out);
 }
 
 char *
@@ -232,6 +438,16 @@ http_route(struct nv_req *req, const struct nv_route *routes)
 			req->param_values[i] = values[i];
 		}
 		req->nparams = n;
+		req->rt = rt;
+		if (rt->roles != NV_ROUTE_PUBLIC) {
+			if (http_runner == NULL) {
+				nv_log_error("route %s needs authentication but "
+				    "the binary serves no authenticated routes",
+				    rt->pattern);
+				return NV_ERR_INTERNAL;
+			}
+			return http_runner(req);
+		}
 		return rt->handler(req);
 	}
 	if (allow != NULL) {
@@ -276,7 +492,10 @@ http_handle(struct nv_req *req, const struct nv_route *routes)
 	nv_log_set_request(req->request_id, NULL, req->path);
 
 	rc = http_route(req, routes);
-	if (rc != NV_OK && req->status == 0) {
+	if (rc != NV_OK) {
+		/* An error replaces whatever a handler had set. */
+		if (rc == NV_ERR_INTERNAL)
+			nv_diag_reset(&req->diag);
 		body = nv_http_error_body(req->arena, rc, &req->diag,
 		    req->request_id, &len);
 		nv_req_json(req, nv_err_status(rc), body, len);
@@ -287,6 +506,7 @@ http_handle(struct nv_req *req, const struct nv_route *routes)
 		    &req->diag, req->request_id, &len);
 		nv_req_json(req, 500, body, len);
 	}
+	http_write(req);
 }
 
 int

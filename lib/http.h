@@ -5,7 +5,7 @@
  * A binary declares a NULL-terminated route table of static handlers and
  * calls nv_http_serve() from main.  For each request the loop resets the
  * arena, routes by method and path ("/api/leads/{id}" captures one segment),
- * calls the handler, and logs one access line.  Handlers either write a
+ * calls the handler, and logs one access line.  Handlers either set a
  * response with nv_req_json() or return an error code, usually via
  * nv_req_fail(); then this module writes SPEC section 6's error shape:
  *
@@ -15,6 +15,11 @@
  * An unknown path is 404; a known path with another method is 405 with
  * Allow.  Every response carries X-Request-Id, taken from nginx's
  * $request_id (fastcgi_param REQUEST_ID) or made up when absent.
+ *
+ * Responses are buffered: nv_req_json() only records status and body, and
+ * the loop writes them after the handler returned.  A route with roles runs
+ * inside the request's transaction (lib/api.c), so a 2xx is only ever sent
+ * after COMMIT succeeded.
  */
 #ifndef NV_HTTP_H
 #define NV_HTTP_H
@@ -24,6 +29,8 @@
 #include "arena.h"
 #include "err.h"
 
+struct cJSON;
+
 #define NV_HTTP_MAX_PARAMS	4
 #define NV_HTTP_BODY_MAX	(1024 * 1024)
 
@@ -31,11 +38,25 @@ struct nv_req;
 
 typedef enum nv_err (*nv_handler)(struct nv_req *req);
 
+/* Who may call a route: 0 is public; otherwise a mask of roles. */
+#define NV_ROUTE_PUBLIC		0u
+#define NV_ROUTE_SALES_REP	0x1u
+#define NV_ROUTE_MANAGER	0x2u
+#define NV_ROUTE_ADMIN		0x4u
+#define NV_ROUTE_STAFF		(NV_ROUTE_SALES_REP | NV_ROUTE_MANAGER | \
+				 NV_ROUTE_ADMIN)
+#define NV_ROUTE_MANAGERS	(NV_ROUTE_MANAGER | NV_ROUTE_ADMIN)
+
 struct nv_route {
 	const char	*method;	/* "GET", "POST", ... */
 	const char	*pattern;	/* "/api/leads/{id}" */
 	nv_handler	 handler;
+	unsigned	 roles;		/* NV_ROUTE_PUBLIC or a role mask */
 };
+
+#define NV_QUERY_MAX	16
+
+struct nv_principal;
 
 struct nv_req {
 	struct nv_arena	*arena;		/* reset before each request */
@@ -51,7 +72,14 @@ struct nv_req {
 	size_t		 nparams;
 	void		*fcgx;		/* FCGX_Request * */
 	char		*headers;	/* extra response headers, CRLF lines */
-	int		 status;	/* response status once written */
+	int		 status;	/* response status once set */
+	const char	*body;		/* response body once set */
+	size_t		 body_len;
+	const char	*qnames[NV_QUERY_MAX];	/* after nv_req_query_parse */
+	const char	*qvalues[NV_QUERY_MAX];
+	size_t		 nq;
+	const struct nv_principal *auth;/* the caller, on routes with roles */
+	const struct nv_route *rt;	/* the matched route */
 };
 
 /*
@@ -60,6 +88,12 @@ struct nv_req {
  * in logs.  Returns the process exit status.
  */
 int nv_http_serve(const char *prog, const struct nv_route *routes);
+
+/*
+ * Routes with roles are run by this function instead of their handler
+ * (lib/api.c sets it: authentication, the transaction, the role check).
+ */
+void nv_http_set_runner(nv_handler runner);
 
 /* A CGI/FastCGI parameter ("HTTP_AUTHORIZATION", "CONTENT_TYPE"), or NULL. */
 const char *nv_req_env(struct nv_req *req, const char *name);
@@ -71,12 +105,43 @@ const char *nv_req_param(struct nv_req *req, const char *name);
 void nv_req_header(struct nv_req *req, const char *name, const char *value);
 
 /*
- * Write a JSON response: status line, Content-Type, X-Request-Id, the
- * headers added so far, and body[0..len).  Returns NV_OK (a write failure
- * means the client went away; it is logged, not reported).
+ * Set the JSON response: status and body[0..len) (kept by reference: it
+ * must live in the arena or be static).  Written with Content-Type,
+ * X-Request-Id and the headers added so far once the handler (and its
+ * transaction) finished.  Returns NV_OK.
  */
 enum nv_err nv_req_json(struct nv_req *req, int status, const char *body,
     size_t len);
+
+/*
+ * Parse the query string strictly: every name must be in allowed
+ * (NULL-terminated), none twice, percent-encoding valid, at most
+ * NV_QUERY_MAX.  NV_ERR_BAD_REQUEST naming the parameter otherwise.
+ */
+enum nv_err nv_req_query_parse(struct nv_req *req, const char *const *allowed);
+
+/* A parsed query parameter's decoded value, or NULL when absent. */
+const char *nv_req_query(struct nv_req *req, const char *name);
+
+/*
+ * An integer query parameter in [min, max]; def when absent.
+ * NV_ERR_BAD_REQUEST naming it when not an integer or out of range.
+ */
+enum nv_err nv_req_query_int(struct nv_req *req, const char *name, long min,
+    long max, long def, long *out);
+
+/*
+ * Read the request body (at most NV_HTTP_BODY_MAX bytes: larger is
+ * NV_ERR_TOO_LARGE).  *body is NUL-terminated, in the arena.
+ */
+enum nv_err nv_req_body(struct nv_req *req, const char **body, size_t *len);
+
+/*
+ * Read and parse a JSON body: Content-Type must be application/json
+ * (NV_ERR_MEDIA_TYPE), the body valid JSON (NV_ERR_BAD_REQUEST).
+ * The tree is freed with the arena.
+ */
+enum nv_err nv_req_json_body(struct nv_req *req, struct cJSON **out);
 
 /* Record an error message on the request; returns code for `return`. */
 enum nv_err nv_req_fail(struct nv_req *req, enum nv_err code,

@@ -205,3 +205,55 @@ nv_valid_text(const char *s, size_t len)
 	}
 	return 1;
 }
+
+/* n digits at s, their value in *v. */
+static int
+valid_digits(const char *s, int n, int *v)
+{
+	int i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 1;
+}
+
+int
+nv_valid_rfc3339(const char *s)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int y, mo, d, h, mi, sec, oh, om;
+	const char *p;
+
+	if (s == NULL || strlen(s) < 20 || strlen(s) > 40)
+		return 0;
+	if (!valid_digits(s, 4, &y) || s[4] != '-' ||
+	    !valid_digits(s + 5, 2, &mo) || s[7] != '-' ||
+	    !valid_digits(s + 8, 2, &d) ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+	    !valid_digits(s + 11, 2, &h) || s[13] != ':' ||
+	    !valid_digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !valid_digits(s + 17, 2, &sec))
+		return 0;
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    h > 23 || mi > 59 || sec > 60)
+		return 0;
+	p = s + 19;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return 0;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
+		return 1;
+	if ((*p == '+' || *p == '-') && valid_digits(p + 1, 2, &oh) &&
+	    p[3] == ':' && valid_digits(p + 4, 2, &om) && p[6] == '\0')
+		return oh <= 23 && om <= 59;
+	return 0;
+}

@@ -42,4 +42,10 @@ int nv_valid_enum(const char *s, const char *const *values);
 /* 1 when s is valid UTF-8 without NUL or C0 controls other than \t\n\r. */
 int nv_valid_text(const char *s, size_t len);
 
+/*
+ * 1 when s is an RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac] followed
+ * by Z or +HH:MM / -HH:MM ('t', 'z' and a space for 'T' are accepted too).
+ */
+int nv_valid_rfc3339(const char *s);
+
 #endif /* NV_VALID_H */

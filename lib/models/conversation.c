@@ -10,6 +10,7 @@
 #include "../valid.h"
 #include "conversation.h"
 #include "model.h"
+#include "shapes.h"
 
 const char *const nv_msg_directions[] = { "inbound", "outbound", NULL };
 const char *const nv_msg_channels[] = {
@@ -20,12 +21,7 @@ const char *const nv_msg_statuses[] = {
 	"queued", "sent", "delivered", "failed", NULL
 };
 
-#define MSG_JSON \
-	"json_build_object('id', c.id, 'lead_id', c.lead_id," \
-	" 'direction', c.direction, 'channel', c.channel," \
-	" 'sender', c.sender, 'user_id', c.user_id, 'body', c.body," \
-	" 'status', c.status, 'provider_id', c.provider_id," \
-	" 'error', c.error, 'created_at', c.created_at)"
+#define MSG_JSON NV_MSG_JSON
 
 static const struct nv_stmt msg_insert = {
 	"msg_insert",
@@ -67,6 +63,47 @@ static const struct nv_stmt msg_update = {
 	"   THEN $2::jsonb->>'error' ELSE c.error END"
 	" WHERE c.id = $1::uuid RETURNING " MSG_JSON,
 	2
+};
+
+/*
+ * A human reply: the message, its delivery job and the AI pause in one
+ * statement.  The channel is the one asked for, else the lead's own: SMS
+ * for SMS leads and leads without e-mail, e-mail otherwise.  A channel the
+ * lead cannot be reached on leaves channel NULL, which NOT NULL refuses.
+ * Notes are internal: no delivery job.
+ */
+static const struct nv_stmt msg_reply = {
+	"msg_reply",
+	"WITH l AS ("
+	"  UPDATE leads SET ai_paused = true WHERE id = $1::uuid"
+	"  RETURNING id, dealership_id, email, phone, source),"
+	" ch AS ("
+	"  SELECT l.*, CASE"
+	"   WHEN $4::text = 'note' THEN 'note'"
+	"   WHEN $4::text = 'email' THEN CASE WHEN l.email IS NOT NULL"
+	"    THEN 'email' END"
+	"   WHEN $4::text = 'sms' THEN CASE WHEN l.phone IS NOT NULL"
+	"    THEN 'sms' END"
+	"   WHEN l.source = 'sms' AND l.phone IS NOT NULL THEN 'sms'"
+	"   WHEN l.email IS NOT NULL THEN 'email'"
+	"   ELSE 'sms' END AS channel FROM l),"
+	" m AS ("
+	"  INSERT INTO conversations AS c (dealership_id, lead_id, direction,"
+	"   channel, sender, user_id, body, status)"
+	"  SELECT ch.dealership_id, ch.id, 'outbound', ch.channel, 'human',"
+	"   $2::uuid, $3, CASE WHEN ch.channel = 'note' THEN 'delivered'"
+	"   ELSE 'queued' END FROM ch RETURNING *),"
+	" j AS ("
+	"  INSERT INTO jobs (dealership_id, kind, lead_id, payload)"
+	"  SELECT m.dealership_id, 'send', m.lead_id,"
+	"   jsonb_build_object('message_id', m.id)"
+	"  FROM m WHERE m.channel <> 'note' RETURNING id)"
+	" SELECT " MSG_JSON " FROM m c",
+	4
+};
+
+static const char *const msg_reply_channels[] = {
+	"email", "sms", "note", NULL
 };
 
 static const struct nv_field msg_fields[] = {
@@ -181,5 +218,49 @@ nv_conversation_update(struct nv_arena *a, struct nv_diag *d, const char *id,
 	params[1] = norm;
 	if ((rc = nv_db_exec(a, d, &msg_update, params, &res)) != NV_OK)
 		return rc;
+	return nv_model_one(a, d, res, "message", out);
+}
+
+enum nv_err
+nv_conversation_reply(struct nv_arena *a, struct nv_diag *d,
+    const char *lead_id, const char *user_id, const cJSON *in, char **out)
+{
+	static const struct nv_field reply_fields[] = {
+		{ "body", NV_F_TEXT, NV_F_CREATE | NV_F_REQUIRED, 0, 10000,
+		    NULL },
+		{ "channel", NV_F_ENUM, NV_F_CREATE, 0, 0, msg_reply_channels },
+	};
+	const cJSON *body, *channel;
+	const char *params[4];
+	PGresult *res;
+	enum nv_err rc;
+	char *norm;
+
+	*out = NULL;
+	if (!nv_valid_uuid(lead_id))
+		return nv_diag_set(d, NV_ERR_NOT_FOUND, "lead not found");
+	rc = nv_json_fields(a, d, reply_fields, 2, NV_JSON_CREATE, in, &norm,
+	    NULL);
+	if (rc != NV_OK)
+		return rc;
+	body = cJSON_GetObjectItemCaseSensitive(in, "body");
+	channel = cJSON_GetObjectItemCaseSensitive(in, "channel");
+	params[0] = lead_id;
+	params[1] = user_id;
+	params[2] = body->valuestring;
+	params[3] = cJSON_IsString(channel) ? channel->valuestring : NULL;
+	rc = nv_db_exec(a, d, &msg_reply, params, &res);
+	if (rc == NV_ERR_VALIDATION) {
+		nv_diag_reset(d);
+		nv_diag_field(d, "channel", "the lead has no %s to reply to",
+		    params[3] != NULL && strcmp(params[3], "sms") == 0 ?
+		    "phone number" : "e-mail address");
+		return nv_diag_set(d, NV_ERR_VALIDATION,
+		    "1 field failed validation");
+	}
+	if (rc != NV_OK)
+		return rc;
+	if (PQntuples(res) == 0)
+		return nv_diag_set(d, NV_ERR_NOT_FOUND, "lead not found");
 	return nv_model_one(a, d, res, "message", out);
 }

@@ -37,4 +37,14 @@ enum nv_err nv_conversation_list(struct nv_arena *a, struct nv_diag *d,
 enum nv_err nv_conversation_update(struct nv_arena *a, struct nv_diag *d,
     const char *id, const cJSON *patch, char **out);
 
+/*
+ * A human reply to a lead ({"body": ..., "channel": "email"|"sms"|"note"}):
+ * stores the outbound message as queued with its delivery job and pauses
+ * AI replies on the lead, atomically.  Without a channel the lead's own is
+ * used.  NV_ERR_NOT_FOUND for an unknown lead; NV_ERR_VALIDATION when the
+ * lead cannot be reached on the channel asked for.
+ */
+enum nv_err nv_conversation_reply(struct nv_arena *a, struct nv_diag *d,
+    const char *lead_id, const char *user_id, const cJSON *in, char **out);
+
 #endif /* NV_CONVERSATION_H */

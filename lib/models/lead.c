@@ -16,6 +16,7 @@
 #include "../valid.h"
 #include "lead.h"
 #include "model.h"
+#include "shapes.h"
 
 const char *const nv_lead_statuses[] = {
 	"new", "contacted", "qualified", "won", "lost", NULL
@@ -26,18 +27,7 @@ const char *const nv_lead_sources[] = {
 	"walk_in", NULL
 };
 
-#define LEAD_JSON \
-	"json_build_object('id', l.id, 'dealership_id', l.dealership_id," \
-	" 'first_name', l.first_name, 'last_name', l.last_name," \
-	" 'email', l.email, 'phone', l.phone, 'source', l.source," \
-	" 'status', l.status, 'vehicle_id', l.vehicle_id," \
-	" 'vehicle_interest', l.vehicle_interest, 'message', l.message," \
-	" 'assigned_to', l.assigned_to, 'notes', l.notes," \
-	" 'consent', l.consent, 'ai_paused', l.ai_paused," \
-	" 'first_response_at', l.first_response_at," \
-	" 'first_response_seconds', l.first_response_seconds," \
-	" 'metadata', l.metadata, 'created_at', l.created_at," \
-	" 'updated_at', l.updated_at)"
+#define LEAD_JSON NV_LEAD_JSON
 
 static const struct nv_stmt lead_insert = {
 	"lead_insert",
@@ -76,9 +66,35 @@ static const struct nv_stmt lead_update_stmt = {
 	LEAD_SET("phone", "$2::jsonb->>'phone'") ","
 	LEAD_SET("vehicle_id", "($2::jsonb->>'vehicle_id')::uuid") ","
 	LEAD_SET("vehicle_interest", "$2::jsonb->>'vehicle_interest'") ","
-	LEAD_SET("notes", "$2::jsonb->>'notes'")
+	LEAD_SET("notes", "$2::jsonb->>'notes'") ","
+	/* A person changing the status takes over from the AI (SPEC 7). */
+	" ai_paused = l.ai_paused OR ($2::jsonb ? 'status'"
+	"  AND $2::jsonb->>'status' IS DISTINCT FROM l.status)"
 	" WHERE l.id = $1::uuid RETURNING " LEAD_JSON,
 	2
+};
+
+static const struct nv_stmt lead_export_stmt = {
+	"lead_export",
+	"SELECT json_build_object("
+	" 'lead', " LEAD_JSON ","
+	" 'messages', (SELECT coalesce(json_agg(" NV_MSG_JSON
+	"   ORDER BY c.created_at, c.id), '[]'::json)"
+	"   FROM conversations c WHERE c.lead_id = l.id),"
+	" 'other_leads', (SELECT coalesce(json_agg(json_build_object("
+	"   'id', o.id, 'source', o.source, 'status', o.status,"
+	"   'created_at', o.created_at) ORDER BY o.created_at), '[]'::json)"
+	"   FROM leads o WHERE o.id <> l.id"
+	"   AND ((l.email_norm IS NOT NULL AND o.email_norm = l.email_norm)"
+	"    OR (l.phone IS NOT NULL AND o.phone = l.phone))),"
+	" 'history', (SELECT coalesce(json_agg(json_build_object("
+	"   'action', a.action, 'changed_columns', a.changed_columns,"
+	"   'actor', a.actor, 'at', a.created_at) ORDER BY a.created_at),"
+	"   '[]'::json) FROM audit_log a"
+	"   WHERE a.entity = 'leads' AND a.entity_id = l.id),"
+	" 'exported_at', now())"
+	" FROM leads l WHERE l.id = $1::uuid",
+	1
 };
 
 static const struct nv_stmt lead_delete_stmt = {
@@ -320,4 +336,21 @@ nv_lead_delete(struct nv_arena *a, struct nv_diag *d, const char *id)
 	if (PQntuples(res) == 0)
 		return nv_diag_set(d, NV_ERR_NOT_FOUND, "lead not found");
 	return NV_OK;
+}
+
+enum nv_err
+nv_lead_export(struct nv_arena *a, struct nv_diag *d, const char *id,
+    char **out)
+{
+	const char *params[1];
+	PGresult *res;
+	enum nv_err rc;
+
+	*out = NULL;
+	if (!nv_valid_uuid(id))
+		return nv_diag_set(d, NV_ERR_NOT_FOUND, "lead not found");
+	params[0] = id;
+	if ((rc = nv_db_exec(a, d, &lead_export_stmt, params, &res)) != NV_OK)
+		return rc;
+	return nv_model_one(a, d, res, "lead", out);
 }

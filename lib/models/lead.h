@@ -60,7 +60,8 @@ enum nv_err nv_lead_list(struct nv_arena *a, struct nv_diag *d,
 /*
  * Update the fields present in patch: status, assigned_to, first_name,
  * last_name, email, phone, vehicle_id, vehicle_interest, notes.  Other
- * fields, dealership_id and ids included, are refused with 422.
+ * fields, dealership_id and ids included, are refused with 422.  A change
+ * of status pauses AI replies on the lead (a person has taken over).
  */
 enum nv_err nv_lead_update(struct nv_arena *a, struct nv_diag *d,
     const char *id, const cJSON *patch, char **out);
@@ -68,5 +69,13 @@ enum nv_err nv_lead_update(struct nv_arena *a, struct nv_diag *d,
 /* Erase a lead and (by cascade) its messages and jobs (GDPR erasure). */
 enum nv_err nv_lead_delete(struct nv_arena *a, struct nv_diag *d,
     const char *id);
+
+/*
+ * Everything held on the person of a lead (GDPR access): the lead, its
+ * messages, other leads with the same e-mail or phone in this dealership,
+ * and the lead's change history (who and when, never values).
+ */
+enum nv_err nv_lead_export(struct nv_arena *a, struct nv_diag *d,
+    const char *id, char **out);
 
 #endif /* NV_LEAD_H */

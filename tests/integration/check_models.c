@@ -944,7 +944,8 @@ START_TEST(audit_log_records_changes)
 	ck_assert_int_eq(PQntuples(r), 2);
 	ck_assert_str_eq(PQgetvalue(r, 0, 0), "insert");
 	ck_assert_str_eq(PQgetvalue(r, 1, 0), "update");
-	ck_assert_str_eq(PQgetvalue(r, 1, 1), "status");
+	/* A person changing the status also pauses the AI. */
+	ck_assert_str_eq(PQgetvalue(r, 1, 1), "status,ai_paused");
 	ck_assert_str_eq(PQgetvalue(r, 1, 2), "test");
 	ck_assert_str_eq(PQgetvalue(r, 1, 3), "req-test");
 	PQclear(r);
