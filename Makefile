@@ -117,6 +117,8 @@ seed:
 # make token USER=<clerk_user_id> [ORG=<clerk_org_id>] [TTL=<seconds>]:
 # a dev token for the local stack, alone on the last line.
 token: build
+	@test "$(origin USER)" = "command line" || \
+	    { echo "usage: make token USER=<clerk_user_id> [ORG=<clerk_org_id>] [TTL=<seconds>]" >&2; exit 2; }
 	@eval "$$(NV_PROFILE=run scripts/stack.sh env)" && \
 	    $(O)/bin/norvalt-token --user "$(USER)" \
 	    $(if $(ORG),--org "$(ORG)") $(if $(TTL),--ttl "$(TTL)")

@@ -525,6 +525,15 @@ nv_http_serve(const char *prog, const struct nv_route *routes)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* NORVALT_PRINT_ROUTES=1: list the route table (OpenAPI test). */
+	if (getenv("NORVALT_PRINT_ROUTES") != NULL) {
+		const struct nv_route *rt;
+
+		for (rt = routes; rt->method != NULL; rt++)
+			printf("%s %s %s\n", rt->method, rt->pattern,
+			    rt->roles == NV_ROUTE_PUBLIC ? "public" : "auth");
+		return 0;
+	}
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgx, 0, 0) != 0) {
 		fprintf(stderr, "%s: cannot initialise FastCGI\n", prog);
 		return 1;

@@ -35,7 +35,8 @@ case "$PROFILE" in
 		PGPORT="${NORVALT_PG_PORT:-54321}"
 		;;
 	test)
-		STATE="$NV_ROOT/var/test"
+		# NV_TEST_STATE_DIR lets two test runs (with other ports) coexist.
+		STATE="${NV_TEST_STATE_DIR:-$NV_ROOT/var/test}"
 		PORT_VAR=NORVALT_TEST_PORT
 		PGPORT_VAR=NORVALT_TEST_PG_PORT
 		PORT="${NORVALT_TEST_PORT:-18080}"

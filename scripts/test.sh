@@ -20,7 +20,8 @@ export NV_PROFILE=test
 nv_load_dotenv
 
 STACK="$NV_ROOT/scripts/stack.sh"
-TEST_STATE="$NV_ROOT/var/test"
+TEST_STATE="${NV_TEST_STATE_DIR:-$NV_ROOT/var/test}"
+export NV_STATE_DIR="$TEST_STATE"
 TIMEOUT="${NV_TEST_TIMEOUT:-600}"
 FILTER="${NV_TEST_FILTER:-}"
 T0="$(nv_now_ms)"

@@ -10,6 +10,8 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <jwt.h>
+#include <time.h>
 
 #include "testutil.h"
 
@@ -238,4 +240,67 @@ nv_test_assert_error(const char *body, const char *code)
 	ck_assert_msg(cJSON_IsString(rid) && *rid->valuestring != '\0',
 	    "no request_id: %s", body);
 	cJSON_Delete(j);
+}
+
+char *
+nv_test_token(const char *user, const char *org, long ttl)
+{
+	char path[1024], *pem = NULL, *tok, *o;
+	size_t n = 0;
+	long now = (long)time(NULL);
+	jwt_t *j = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/var/keys/dev_jwt_private.pem",
+	    nv_test_env("NV_ROOT"));
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot read %s", path);
+	pem = malloc(16384);
+	n = fread(pem, 1, 16383, f);
+	fclose(f);
+	pem[n] = '\0';
+	ck_assert_int_eq(jwt_new(&j), 0);
+	jwt_add_grant(j, "iss", getenv("NORVALT_CLERK_ISSUER") != NULL ?
+	    getenv("NORVALT_CLERK_ISSUER") : "https://clerk.norvalt.localhost");
+	jwt_add_grant(j, "sub", user);
+	jwt_add_grant(j, "sid", "sess_test");
+	jwt_add_grant_int(j, "iat", now);
+	jwt_add_grant_int(j, "nbf", now - 5);
+	jwt_add_grant_int(j, "exp", now + ttl);
+	jwt_add_grant_int(j, "v", 2);
+	if (org != NULL) {
+		size_t len = strlen(org) + 32;
+
+		o = malloc(len);
+		snprintf(o, len, "{\"id\":\"%s\",\"rol\":\"member\"}", org);
+		/* jwt_add_grants_json merges an object: wrap it as {"o":...}. */
+		{
+			size_t wl = strlen(o) + 8;
+			char *w = malloc(wl);
+
+			snprintf(w, wl, "{\"o\":%s}", o);
+			ck_assert_int_eq(jwt_add_grants_json(j, w), 0);
+			free(w);
+		}
+		free(o);
+	}
+	ck_assert_int_eq(jwt_set_alg(j, JWT_ALG_RS256, (unsigned char *)pem,
+	    (int)n), 0);
+	tok = jwt_encode_str(j);
+	ck_assert_ptr_nonnull(tok);
+	jwt_free(j);
+	free(pem);
+	return tok;
+}
+
+char *
+nv_test_auth_header(const char *user, const char *org)
+{
+	char *tok = nv_test_token(user, org, 3600), *h;
+	size_t len = strlen(tok) + 32;
+
+	h = malloc(len);
+	snprintf(h, len, "Authorization: Bearer %s", tok);
+	free(tok);
+	return h;
 }

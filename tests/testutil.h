@@ -77,6 +77,17 @@ char *nv_test_http_header(const struct nv_test_http *r, const char *name);
 int nv_test_run(char **out, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * A Clerk-shaped v2 session token signed RS256 with the dev key of the test
+ * stack (NV_ROOT/var/keys/dev_jwt_private.pem), issuer NORVALT_CLERK_ISSUER:
+ * sub = user, o.id = org (no o claim when org is NULL), exp = now + ttl.
+ * malloc'd; the caller frees it.
+ */
+char *nv_test_token(const char *user, const char *org, long ttl);
+
+/* "Authorization: Bearer <token>" for user/org, malloc'd. */
+char *nv_test_auth_header(const char *user, const char *org);
+
 /* Assert body is SPEC section 6's error shape with this code. */
 void nv_test_assert_error(const char *body, const char *code);
 

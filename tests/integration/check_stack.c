@@ -200,8 +200,8 @@ START_TEST(logs_have_one_line_per_request)
 
 	nv_test_http("GET", "/healthz?probe=logcheck", NULL, 0, NULL, &r);
 	nv_test_http_free(&r);
-	st = nv_test_run(&out, "tail -n 50 %s/var/test/log/health.log",
-	    nv_test_env("NV_ROOT"));
+	st = nv_test_run(&out, "tail -n 50 %s/log/health.log",
+	    nv_test_env("NV_STATE_DIR"));
 	ck_assert_int_eq(st, 0);
 	ck_assert_msg(strstr(out, "status=200") != NULL &&
 	    strstr(out, "route=\"GET /healthz\"") != NULL,

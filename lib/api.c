@@ -1,0 +1,128 @@
+/*
+ * api.c - the authenticated half of the request loop; see api.h.
+ *
+ * Order matters and is part of the contract: the token is verified before
+ * the database is touched (a forged token costs no round trip); the role
+ * is checked right after the caller is resolved and before the handler
+ * looks anything up, so a role that may not use an endpoint gets 403
+ * whatever the id; and the response a handler set is only written after
+ * nv_db_tx committed (lib/http writes it after we return).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "api.h"
+#include "auth.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+
+static unsigned
+api_role_bit(enum nv_role r)
+{
+	switch (r) {
+	case NV_ROLE_SALES_REP:	return NV_ROUTE_SALES_REP;
+	case NV_ROLE_MANAGER:	return NV_ROUTE_MANAGER;
+	case NV_ROLE_ADMIN:	return NV_ROUTE_ADMIN;
+	}
+	return 0;
+}
+
+/*
+ * A sales rep of a dealership whose settings say sales_rep_scope =
+ * "assigned" sees only their own and unassigned leads: the restrictive
+ * policy of migration 005 enforces it once app.scope_user_id is set.
+ */
+static const struct nv_stmt api_scope = {
+	"api_scope",
+	"SELECT set_config('app.scope_user_id', CASE WHEN"
+	" d.settings->>'sales_rep_scope' = 'assigned' THEN $1 ELSE '' END,"
+	" true) FROM dealerships d",
+	1
+};
+
+struct api_call {
+	struct nv_req		*req;
+	struct nv_claims	 claims;
+	struct nv_principal	 principal;
+};
+
+static enum nv_err
+api_work(struct nv_arena *a, struct nv_diag *d, void *arg)
+{
+	struct api_call *call = arg;
+	struct nv_req *req = call->req;
+	enum nv_err rc;
+
+	rc = nv_auth_resolve(a, d, &call->claims, &call->principal);
+	if (rc != NV_OK)
+		return rc;
+	req->auth = &call->principal;
+	req->tenant = call->principal.dealership_id;
+	nv_log_set_request(req->request_id, req->tenant, req->path);
+	if ((api_role_bit(call->principal.role) & req->rt->roles) == 0)
+		return nv_req_fail(req, NV_ERR_FORBIDDEN,
+		    "the %s role may not use this endpoint",
+		    nv_auth_role_str(call->principal.role));
+	if (call->principal.role == NV_ROLE_SALES_REP) {
+		const char *params[1] = { call->principal.user_id };
+		PGresult *res;
+
+		if ((rc = nv_db_exec(a, d, &api_scope, params, &res)) != NV_OK)
+			return rc;
+	}
+	return req->rt->handler(req);
+}
+
+enum nv_err
+nv_api_run(struct nv_req *req)
+{
+	struct api_call *call;
+	const char *hdr, *token;
+	enum nv_err rc;
+
+	hdr = nv_req_env(req, "HTTP_AUTHORIZATION");
+	if (hdr == NULL || strncasecmp(hdr, "Bearer ", 7) != 0) {
+		nv_req_header(req, "WWW-Authenticate", "Bearer");
+		return nv_req_fail(req, NV_ERR_UNAUTHORIZED,
+		    "an Authorization: Bearer token is required");
+	}
+	token = hdr + 7;
+	while (*token == ' ')
+		token++;
+	call = nv_arena_alloc(req->arena, sizeof(*call));
+	call->req = req;
+	rc = nv_auth_verify(req->arena, &req->diag, token, (long)time(NULL),
+	    &call->claims);
+	if (rc != NV_OK) {
+		if (rc == NV_ERR_UNAUTHORIZED)
+			nv_req_header(req, "WWW-Authenticate",
+			    "Bearer error=\"invalid_token\"");
+		return rc;
+	}
+	rc = nv_db_tx(req->arena, &req->diag, NULL, api_work, call);
+	if (rc != NV_OK) {
+		/* Nothing a handler set survives a failed transaction. */
+		req->status = 0;
+		req->body = NULL;
+		req->body_len = 0;
+	}
+	return rc;
+}
+
+int
+nv_api_serve(const char *prog, const struct nv_route *routes)
+{
+	struct nv_diag d;
+
+	nv_diag_reset(&d);
+	if (nv_auth_init(&d) != NV_OK) {
+		fprintf(stderr, "%s: configuration error: %s\n", prog, d.msg);
+		return 2;
+	}
+	nv_http_set_runner(nv_api_run);
+	return nv_http_serve(prog, routes);
+}

@@ -1,0 +1,1 @@
+DROP POLICY sales_rep_scope ON public.leads;
