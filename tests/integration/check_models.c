@@ -352,6 +352,26 @@ START_TEST(dealership_create_get_update)
 	ck_assert_str_eq(str(s, "language"), "en");
 	cJSON_Delete(j);
 
+	/* The change is audited, by column name only (no secret values). */
+	{
+		PGconn *pc = nv_test_connect(nv_test_env("DATABASE_URL"));
+		PGresult *r;
+
+		PQclear(nv_test_exec(pc, "BEGIN", NULL));
+		PQclear(nv_test_exec(pc, "SELECT set_dealership_context($1)",
+		    dealer_a, NULL));
+		r = nv_test_exec(pc, "SELECT array_to_string(changed_columns, "
+		    "','), a::text LIKE '%0123456789abcdef0123%' FROM audit_log a"
+		    " WHERE entity = 'dealerships' AND entity_id = $1"
+		    " AND actor = 'test'", dealer_a, NULL);
+		ck_assert_int_eq(PQntuples(r), 1);
+		ck_assert_str_eq(PQgetvalue(r, 0, 0), "name,settings");
+		ck_assert_str_eq(PQgetvalue(r, 0, 1), "f");
+		PQclear(r);
+		PQclear(nv_test_exec(pc, "COMMIT", NULL));
+		PQfinish(pc);
+	}
+
 	/* Without the manager flag the secret is not shown. */
 	c.fn = do_dealer_get;
 	c.id = NULL;
