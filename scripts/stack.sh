@@ -904,8 +904,25 @@ cmd_start() {
 	echo "  dashboard  http://127.0.0.1:$PORT/"
 	echo "  health     http://127.0.0.1:$PORT/healthz"
 	echo "  readiness  http://127.0.0.1:$PORT/readyz"
+	echo "  api docs   http://127.0.0.1:$PORT/api/docs"
 	echo "  logs       $LOGDIR/"
 	echo "  env        eval \"\$(NV_PROFILE=$PROFILE scripts/stack.sh env)\""
+	demo_token
+}
+
+# A demo token for the seeded Tesla Oslo manager (8 hours), printed last so
+# a person can paste it into the dashboard or curl.  Other users: make token.
+demo_token() {
+	local tool="$NV_BUILD_ROOT/bin/norvalt-token" tok
+	[ "$PROFILE" = run ] && [ -x "$tool" ] || return 0
+	[ -r "$KEYS/dev_jwt_private.pem" ] || return 0
+	tok="$(NORVALT_DATABASE_OWNER_URL="$(. "$STACKENV" && printf "%s" "$NORVALT_DATABASE_OWNER_URL")" \
+	    "$tool" --user user_tesla_manager --ttl 28800 \
+	    --key "$KEYS/dev_jwt_private.pem" 2>/dev/null | tail -n 1)" || return 0
+	[ -n "$tok" ] || return 0
+	echo
+	echo "Demo token (user_tesla_manager of Tesla Oslo, valid 8 h; others: make token USER=user_vw_admin):"
+	echo "$tok"
 }
 
 cmd_stop() {
