@@ -52,6 +52,7 @@ INTEGS     := $(INTEG_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 all: build tests
 build: $(LIB) $(CGIS) $(TOOLS)
+	@scripts/docs.sh
 tests: $(UNITS) $(INTEGS)
 
 $(BUILD)/obj/%.o: %.c
