@@ -242,6 +242,9 @@ nv_valid_rfc3339(const char *s)
 	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
 	    h > 23 || mi > 59 || sec > 60)
 		return 0;
+	if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) ||
+	    y % 400 == 0))
+		return 0;
 	p = s + 19;
 	if (*p == '.') {
 		p++;

@@ -1,6 +1,7 @@
 /*
  * dealership.c - dealerships; see dealership.h.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include <libpq-fe.h>
@@ -93,20 +94,21 @@ static const struct nv_field dealership_fields[] = {
  * "settings." so a client sees which key failed.
  */
 static enum nv_err
-dealership_settings(struct nv_arena *a, struct nv_diag *d, const cJSON *in)
+dealership_settings(struct nv_arena *a, struct nv_diag *d, const cJSON *in,
+    char **norm)
 {
 	const cJSON *s, *secret;
 	struct nv_diag sub;
 	enum nv_err rc;
-	char *norm;
 	size_t i;
 
+	*norm = NULL;
 	s = cJSON_GetObjectItemCaseSensitive(in, "settings");
 	if (s == NULL || !cJSON_IsObject(s))
 		return NV_OK;	/* absent, or already reported as not an object */
 	nv_diag_reset(&sub);
 	rc = nv_json_fields(a, &sub, settings_fields, NFIELDS(settings_fields),
-	    NV_JSON_UPDATE, s, &norm, NULL);
+	    NV_JSON_UPDATE, s, norm, NULL);
 	secret = cJSON_GetObjectItemCaseSensitive(s, "webhook_secret");
 	if (rc == NV_OK && cJSON_IsString(secret) &&
 	    strlen(secret->valuestring) < 16) {
@@ -118,6 +120,25 @@ dealership_settings(struct nv_arena *a, struct nv_diag *d, const cJSON *in)
 		nv_diag_field(d, nv_arena_printf(a, "settings.%s",
 		    sub.details[i].field), "%s", sub.details[i].issue);
 	return rc == NV_OK ? NV_OK : NV_ERR_VALIDATION;
+}
+
+/*
+ * The validated input as one JSON text for SQL, with "settings" replaced
+ * by its normalised form (trimmed text etc.), not the raw input.
+ */
+static char *
+dealership_merge(struct nv_arena *a, const char *norm, const char *settings)
+{
+	cJSON *j = NULL, *s = NULL;
+
+	if (settings == NULL)
+		return (char *)(uintptr_t)norm;
+	if (nv_json_parse(a, NULL, norm, strlen(norm), &j) != NV_OK ||
+	    nv_json_parse(a, NULL, settings, strlen(settings), &s) != NV_OK)
+		return (char *)(uintptr_t)norm;
+	cJSON_ReplaceItemInObjectCaseSensitive(j, "settings",
+	    cJSON_Duplicate(s, 1));
+	return nv_json_print(a, j);
 }
 
 enum nv_err
@@ -142,19 +163,19 @@ nv_dealership_update(struct nv_arena *a, struct nv_diag *d,
 	const char *params[2];
 	PGresult *res;
 	enum nv_err rc, rc2;
-	char *norm;
+	char *norm, *settings;
 
 	*out = NULL;
 	rc = nv_json_fields(a, d, dealership_fields, NFIELDS(dealership_fields),
 	    NV_JSON_UPDATE, patch, &norm, NULL);
 	if (rc == NV_ERR_BAD_REQUEST)
 		return rc;
-	rc2 = dealership_settings(a, d, patch);
+	rc2 = dealership_settings(a, d, patch, &settings);
 	if (rc != NV_OK || rc2 != NV_OK)
 		return nv_diag_set(d, NV_ERR_VALIDATION,
 		    "the dealership update failed validation");
 	params[0] = with_secret ? "true" : "false";
-	params[1] = norm;
+	params[1] = dealership_merge(a, norm, settings);
 	rc = nv_db_exec(a, d, &dealership_update_stmt, params, &res);
 	if (rc != NV_OK)
 		return rc;
@@ -168,18 +189,18 @@ nv_dealership_create(struct nv_arena *a, struct nv_diag *d, const cJSON *in,
 	const char *params[1];
 	PGresult *res;
 	enum nv_err rc, rc2;
-	char *norm;
+	char *norm, *settings;
 
 	*id = NULL;
 	rc = nv_json_fields(a, d, dealership_fields, NFIELDS(dealership_fields),
 	    NV_JSON_CREATE, in, &norm, NULL);
 	if (rc == NV_ERR_BAD_REQUEST)
 		return rc;
-	rc2 = dealership_settings(a, d, in);
+	rc2 = dealership_settings(a, d, in, &settings);
 	if (rc != NV_OK || rc2 != NV_OK)
 		return nv_diag_set(d, NV_ERR_VALIDATION,
 		    "the new dealership failed validation");
-	params[0] = norm;
+	params[0] = dealership_merge(a, norm, settings);
 	rc = nv_db_exec(a, d, &dealership_create_stmt, params, &res);
 	if (rc != NV_OK)
 		return rc;

@@ -51,6 +51,22 @@ static const struct nv_stmt vehicle_list_stmt = {
 	1
 };
 
+/*
+ * $1 stock_status, $2 q (LIKE pattern, escaped), $3 limit.  The limit
+ * applies before rendering, so only the page is turned into JSON.
+ */
+static const struct nv_stmt vehicle_search_stmt = {
+	"vehicle_search",
+	"SELECT coalesce(json_agg(" VEHICLE_JSON
+	"  ORDER BY v.created_at DESC, v.id DESC), '[]'::json)"
+	" FROM (SELECT * FROM vehicles v"
+	"  WHERE ($1::text IS NULL OR v.stock_status = $1)"
+	"   AND ($2::text IS NULL OR v.make ILIKE $2 OR v.model ILIKE $2"
+	"        OR v.vin ILIKE $2 OR (v.make || ' ' || v.model) ILIKE $2)"
+	"  ORDER BY v.created_at DESC, v.id DESC LIMIT $3::int) v",
+	3
+};
+
 #define VEHICLE_SET(col, expr) \
 	" " col " = CASE WHEN $2::jsonb ? '" col "' THEN " expr " ELSE v." col " END"
 
@@ -227,4 +243,53 @@ nv_vehicle_delete(struct nv_arena *a, struct nv_diag *d, const char *id)
 	if (PQntuples(res) == 0)
 		return nv_diag_set(d, NV_ERR_NOT_FOUND, "vehicle not found");
 	return NV_OK;
+}
+
+/* "%term%" with LIKE's wildcards in term escaped. */
+static char *
+vehicle_like(struct nv_arena *a, const char *term)
+{
+	size_t n = strlen(term), i, o = 0;
+	char *p;
+
+	p = nv_arena_alloc(a, n * 2 + 3);
+	p[o++] = '%';
+	for (i = 0; i < n; i++) {
+		if (term[i] == '%' || term[i] == '_' || term[i] == '\\')
+			p[o++] = '\\';
+		p[o++] = term[i];
+	}
+	p[o++] = '%';
+	p[o] = '\0';
+	return p;
+}
+
+enum nv_err
+nv_vehicle_search(struct nv_arena *a, struct nv_diag *d,
+    const struct nv_vehicle_filter *f, char **out)
+{
+	const char *params[3];
+	PGresult *res;
+	enum nv_err rc;
+	int limit;
+
+	*out = NULL;
+	if (f->stock_status != NULL &&
+	    !nv_valid_enum(f->stock_status, nv_vehicle_stock_statuses)) {
+		nv_diag_field(d, "stock_status", "must be one of in_stock, "
+		    "reserved, sold, incoming");
+		return nv_diag_set(d, NV_ERR_BAD_REQUEST,
+		    "invalid stock_status filter");
+	}
+	limit = f->limit;
+	if (limit < 1 || limit > NV_VEHICLE_LIST_MAX)
+		limit = NV_VEHICLE_LIST_DEFAULT;
+	params[0] = f->stock_status;
+	params[1] = f->q != NULL && *f->q != '\0' ? vehicle_like(a, f->q) :
+	    NULL;
+	params[2] = nv_arena_printf(a, "%d", limit);
+	rc = nv_db_exec(a, d, &vehicle_search_stmt, params, &res);
+	if (rc != NV_OK)
+		return rc;
+	return nv_model_one(a, d, res, "vehicles", out);
 }

@@ -380,6 +380,31 @@ START_TEST(test_text_bad_utf8)
 }
 END_TEST
 
+START_TEST(test_rfc3339)
+{
+	static const char *const good[] = {
+		"2026-11-01T00:00:00Z", "2026-11-01t10:20:30z",
+		"2026-11-01T10:20:30.123456+01:00", "2026-11-01 10:20:30-05:30",
+		"2024-02-29T00:00:00Z", "2000-02-29T00:00:00Z",
+		"2026-12-31T23:59:60Z", NULL
+	};
+	static const char *const bad[] = {
+		"2026-11-01", "2026-11-01T00:00:00", "2026-13-01T00:00:00Z",
+		"2026-02-29T00:00:00Z", "1900-02-29T00:00:00Z",
+		"2026-04-31T00:00:00Z", "2026-11-01T24:00:00Z",
+		"2026-11-01T00:00:00+25:00", "2026-11-01T00:00:00.Z",
+		"2026-11-01T00:00:00Z ", "yesterday", "", NULL
+	};
+	size_t i;
+
+	for (i = 0; good[i] != NULL; i++)
+		ck_assert_msg(nv_valid_rfc3339(good[i]), "refused %s", good[i]);
+	for (i = 0; bad[i] != NULL; i++)
+		ck_assert_msg(!nv_valid_rfc3339(bad[i]), "accepted %s", bad[i]);
+	ck_assert(!nv_valid_rfc3339(NULL));
+}
+END_TEST
+
 static Suite *
 valid_suite(void)
 {
@@ -396,6 +421,7 @@ valid_suite(void)
 	tcase_add_test(tc, test_phone_other_default_cc);
 	tcase_add_test(tc, test_enum);
 	tcase_add_test(tc, test_text_good);
+	tcase_add_test(tc, test_rfc3339);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
