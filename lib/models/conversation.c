@@ -163,34 +163,15 @@ enum nv_err
 nv_conversation_get(struct nv_arena *a, struct nv_diag *d, const char *id,
     char **out)
 {
-	const char *params[1];
-	PGresult *res;
-	enum nv_err rc;
-
-	*out = NULL;
-	if (!nv_valid_uuid(id))
-		return nv_diag_set(d, NV_ERR_NOT_FOUND, "message not found");
-	params[0] = id;
-	if ((rc = nv_db_exec(a, d, &msg_select, params, &res)) != NV_OK)
-		return rc;
-	return nv_model_one(a, d, res, "message", out);
+	return nv_model_by_id(a, d, &msg_select, id, "message", out);
 }
 
 enum nv_err
 nv_conversation_list(struct nv_arena *a, struct nv_diag *d,
     const char *lead_id, char **out)
 {
-	const char *params[1];
-	PGresult *res;
-	enum nv_err rc;
-
-	*out = NULL;
-	if (!nv_valid_uuid(lead_id))
-		return nv_diag_set(d, NV_ERR_NOT_FOUND, "lead not found");
-	params[0] = lead_id;
-	if ((rc = nv_db_exec(a, d, &msg_list, params, &res)) != NV_OK)
-		return rc;
-	return nv_model_one(a, d, res, "lead", out);
+	/* No row means no such lead; a lead without messages gives []. */
+	return nv_model_by_id(a, d, &msg_list, lead_id, "lead", out);
 }
 
 enum nv_err

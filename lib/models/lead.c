@@ -216,17 +216,7 @@ nv_lead_create(struct nv_arena *a, struct nv_diag *d, const cJSON *in,
 enum nv_err
 nv_lead_get(struct nv_arena *a, struct nv_diag *d, const char *id, char **out)
 {
-	const char *params[1];
-	PGresult *res;
-	enum nv_err rc;
-
-	*out = NULL;
-	if (!nv_valid_uuid(id))
-		return nv_diag_set(d, NV_ERR_NOT_FOUND, "lead not found");
-	params[0] = id;
-	if ((rc = nv_db_exec(a, d, &lead_select, params, &res)) != NV_OK)
-		return rc;
-	return nv_model_one(a, d, res, "lead", out);
+	return nv_model_by_id(a, d, &lead_select, id, "lead", out);
 }
 
 /* "%term%" with LIKE's wildcards in term escaped. */
@@ -293,21 +283,10 @@ enum nv_err
 nv_lead_update(struct nv_arena *a, struct nv_diag *d, const char *id,
     const cJSON *patch, char **out)
 {
-	const char *params[2];
-	PGresult *res;
 	enum nv_err rc;
-	char *norm;
 
-	*out = NULL;
-	if (!nv_valid_uuid(id))
-		return nv_diag_set(d, NV_ERR_NOT_FOUND, "lead not found");
-	rc = nv_json_fields(a, d, lead_fields, NFIELDS(lead_fields),
-	    NV_JSON_UPDATE, patch, &norm, NULL);
-	if (rc != NV_OK)
-		return rc;
-	params[0] = id;
-	params[1] = norm;
-	rc = nv_db_exec(a, d, &lead_update_stmt, params, &res);
+	rc = nv_model_patch(a, d, &lead_update_stmt, lead_fields,
+	    NFIELDS(lead_fields), id, patch, "lead", lead_fk_cols, out);
 	if (rc == NV_ERR_VALIDATION && d != NULL && d->ndetails > 0 &&
 	    strcmp(d->details[0].field, "leads_contact_required") == 0) {
 		nv_diag_reset(d);
@@ -316,41 +295,18 @@ nv_lead_update(struct nv_arena *a, struct nv_diag *d, const char *id,
 		return nv_diag_set(d, NV_ERR_VALIDATION,
 		    "a lead needs an e-mail address or a phone number");
 	}
-	if (rc != NV_OK)
-		return nv_model_fk_field(d, rc, lead_fk_cols);
-	return nv_model_one(a, d, res, "lead", out);
+	return rc;
 }
 
 enum nv_err
 nv_lead_delete(struct nv_arena *a, struct nv_diag *d, const char *id)
 {
-	const char *params[1];
-	PGresult *res;
-	enum nv_err rc;
-
-	if (!nv_valid_uuid(id))
-		return nv_diag_set(d, NV_ERR_NOT_FOUND, "lead not found");
-	params[0] = id;
-	if ((rc = nv_db_exec(a, d, &lead_delete_stmt, params, &res)) != NV_OK)
-		return rc;
-	if (PQntuples(res) == 0)
-		return nv_diag_set(d, NV_ERR_NOT_FOUND, "lead not found");
-	return NV_OK;
+	return nv_model_delete(a, d, &lead_delete_stmt, id, "lead");
 }
 
 enum nv_err
 nv_lead_export(struct nv_arena *a, struct nv_diag *d, const char *id,
     char **out)
 {
-	const char *params[1];
-	PGresult *res;
-	enum nv_err rc;
-
-	*out = NULL;
-	if (!nv_valid_uuid(id))
-		return nv_diag_set(d, NV_ERR_NOT_FOUND, "lead not found");
-	params[0] = id;
-	if ((rc = nv_db_exec(a, d, &lead_export_stmt, params, &res)) != NV_OK)
-		return rc;
-	return nv_model_one(a, d, res, "lead", out);
+	return nv_model_by_id(a, d, &lead_export_stmt, id, "lead", out);
 }

@@ -7,6 +7,8 @@
 #include <libpq-fe.h>
 
 #include "../db.h"
+#include "../json.h"
+#include "../valid.h"
 #include "model.h"
 
 enum nv_err
@@ -55,5 +57,64 @@ nv_model_one(struct nv_arena *a, struct nv_diag *d, struct pg_result *res,
 		return nv_diag_set(d, NV_ERR_NOT_FOUND, "%s not found", what);
 	}
 	*out = nv_arena_strdup(a, v);
+	return NV_OK;
+}
+
+enum nv_err
+nv_model_by_id(struct nv_arena *a, struct nv_diag *d, const struct nv_stmt *st,
+    const char *id, const char *what, char **out)
+{
+	const char *params[1];
+	PGresult *res;
+	enum nv_err rc;
+
+	*out = NULL;
+	if (!nv_valid_uuid(id))
+		return nv_diag_set(d, NV_ERR_NOT_FOUND, "%s not found", what);
+	params[0] = id;
+	if ((rc = nv_db_exec(a, d, st, params, &res)) != NV_OK)
+		return rc;
+	return nv_model_one(a, d, res, what, out);
+}
+
+enum nv_err
+nv_model_patch(struct nv_arena *a, struct nv_diag *d, const struct nv_stmt *st,
+    const struct nv_field *spec, size_t n, const char *id, const cJSON *patch,
+    const char *what, const char *const *fk_cols, char **out)
+{
+	const char *params[2];
+	PGresult *res;
+	enum nv_err rc;
+	char *norm;
+
+	*out = NULL;
+	if (!nv_valid_uuid(id))
+		return nv_diag_set(d, NV_ERR_NOT_FOUND, "%s not found", what);
+	rc = nv_json_fields(a, d, spec, n, NV_JSON_UPDATE, patch, &norm, NULL);
+	if (rc != NV_OK)
+		return rc;
+	params[0] = id;
+	params[1] = norm;
+	rc = nv_db_exec(a, d, st, params, &res);
+	if (rc != NV_OK)
+		return fk_cols != NULL ? nv_model_fk_field(d, rc, fk_cols) : rc;
+	return nv_model_one(a, d, res, what, out);
+}
+
+enum nv_err
+nv_model_delete(struct nv_arena *a, struct nv_diag *d, const struct nv_stmt *st,
+    const char *id, const char *what)
+{
+	const char *params[1];
+	PGresult *res;
+	enum nv_err rc;
+
+	if (!nv_valid_uuid(id))
+		return nv_diag_set(d, NV_ERR_NOT_FOUND, "%s not found", what);
+	params[0] = id;
+	if ((rc = nv_db_exec(a, d, st, params, &res)) != NV_OK)
+		return rc;
+	if (PQntuples(res) == 0)
+		return nv_diag_set(d, NV_ERR_NOT_FOUND, "%s not found", what);
 	return NV_OK;
 }

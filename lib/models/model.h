@@ -15,6 +15,8 @@
 #ifndef NV_MODEL_H
 #define NV_MODEL_H
 
+#include <stddef.h>
+
 #include <cjson/cJSON.h>
 
 #include "../arena.h"
@@ -35,5 +37,31 @@ enum nv_err nv_model_fk_field(struct nv_diag *d, enum nv_err rc,
 struct pg_result;
 enum nv_err nv_model_one(struct nv_arena *a, struct nv_diag *d,
     struct pg_result *res, const char *what, char **out);
+
+struct nv_stmt;
+struct nv_field;
+
+/*
+ * Run st with the one parameter id and return its first column as JSON:
+ * the get-by-id of every model.  A malformed id or no row is
+ * NV_ERR_NOT_FOUND ("<what> not found"), never a database error.
+ */
+enum nv_err nv_model_by_id(struct nv_arena *a, struct nv_diag *d,
+    const struct nv_stmt *st, const char *id, const char *what, char **out);
+
+/*
+ * Validate patch against spec[0..n) for an update, then run st with
+ * ($1 id, $2 the normalised patch as jsonb) and return its first column.
+ * NV_ERR_NOT_FOUND for a malformed or unknown id; fk_cols (may be NULL)
+ * maps foreign-key failures to their column.
+ */
+enum nv_err nv_model_patch(struct nv_arena *a, struct nv_diag *d,
+    const struct nv_stmt *st, const struct nv_field *spec, size_t n,
+    const char *id, const cJSON *patch, const char *what,
+    const char *const *fk_cols, char **out);
+
+/* Run the DELETE ... RETURNING st for id; NV_ERR_NOT_FOUND when no row. */
+enum nv_err nv_model_delete(struct nv_arena *a, struct nv_diag *d,
+    const struct nv_stmt *st, const char *id, const char *what);
 
 #endif /* NV_MODEL_H */

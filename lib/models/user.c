@@ -150,17 +150,7 @@ nv_user_create(struct nv_arena *a, struct nv_diag *d, const cJSON *in,
 enum nv_err
 nv_user_get(struct nv_arena *a, struct nv_diag *d, const char *id, char **out)
 {
-	const char *params[1];
-	PGresult *res;
-	enum nv_err rc;
-
-	*out = NULL;
-	if (!nv_valid_uuid(id))
-		return nv_diag_set(d, NV_ERR_NOT_FOUND, "user not found");
-	params[0] = id;
-	if ((rc = nv_db_exec(a, d, &user_select, params, &res)) != NV_OK)
-		return rc;
-	return nv_model_one(a, d, res, "user", out);
+	return nv_model_by_id(a, d, &user_select, id, "user", out);
 }
 
 enum nv_err
@@ -201,23 +191,8 @@ enum nv_err
 nv_user_update(struct nv_arena *a, struct nv_diag *d, const char *id,
     const cJSON *patch, char **out)
 {
-	const char *params[2];
-	PGresult *res;
-	enum nv_err rc;
-	char *norm;
-
-	*out = NULL;
-	if (!nv_valid_uuid(id))
-		return nv_diag_set(d, NV_ERR_NOT_FOUND, "user not found");
-	rc = nv_json_fields(a, d, user_fields, NFIELDS(user_fields),
-	    NV_JSON_UPDATE, patch, &norm, NULL);
-	if (rc != NV_OK)
-		return rc;
-	params[0] = id;
-	params[1] = norm;
-	if ((rc = nv_db_exec(a, d, &user_update_stmt, params, &res)) != NV_OK)
-		return rc;
-	return nv_model_one(a, d, res, "user", out);
+	return nv_model_patch(a, d, &user_update_stmt, user_fields,
+	    NFIELDS(user_fields), id, patch, "user", NULL, out);
 }
 
 enum nv_err

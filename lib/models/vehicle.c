@@ -170,17 +170,7 @@ enum nv_err
 nv_vehicle_get(struct nv_arena *a, struct nv_diag *d, const char *id,
     char **out)
 {
-	const char *params[1];
-	PGresult *res;
-	enum nv_err rc;
-
-	*out = NULL;
-	if (!nv_valid_uuid(id))
-		return nv_diag_set(d, NV_ERR_NOT_FOUND, "vehicle not found");
-	params[0] = id;
-	if ((rc = nv_db_exec(a, d, &vehicle_select, params, &res)) != NV_OK)
-		return rc;
-	return nv_model_one(a, d, res, "vehicle", out);
+	return nv_model_by_id(a, d, &vehicle_select, id, "vehicle", out);
 }
 
 enum nv_err
@@ -230,19 +220,7 @@ nv_vehicle_update(struct nv_arena *a, struct nv_diag *d, const char *id,
 enum nv_err
 nv_vehicle_delete(struct nv_arena *a, struct nv_diag *d, const char *id)
 {
-	const char *params[1];
-	PGresult *res;
-	enum nv_err rc;
-
-	if (!nv_valid_uuid(id))
-		return nv_diag_set(d, NV_ERR_NOT_FOUND, "vehicle not found");
-	params[0] = id;
-	rc = nv_db_exec(a, d, &vehicle_delete_stmt, params, &res);
-	if (rc != NV_OK)
-		return rc;
-	if (PQntuples(res) == 0)
-		return nv_diag_set(d, NV_ERR_NOT_FOUND, "vehicle not found");
-	return NV_OK;
+	return nv_model_delete(a, d, &vehicle_delete_stmt, id, "vehicle");
 }
 
 /* "%term%" with LIKE's wildcards in term escaped. */
