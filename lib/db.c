@@ -28,6 +28,7 @@ static PGconn *db_conn;
 static char *db_conninfo;
 static unsigned long db_gen;
 static int db_in_tx;
+static int db_begin_pending;	/* BEGIN not sent yet: goes with 1st stmt */
 static struct db_prepared db_prepared[DB_PREPARED_MAX];
 static size_t db_nprepared;
 
@@ -53,6 +54,7 @@ nv_db_close(void)
 		PQfinish(db_conn);
 	db_conn = NULL;
 	db_in_tx = 0;
+	db_begin_pending = 0;
 }
 
 PGconn *
@@ -205,6 +207,8 @@ db_fail(struct nv_diag *d, const char *what, PGresult *res)
 	return rc;
 }
 
+static enum nv_err db_command(struct nv_diag *d, const char *sql);
+
 static void
 db_clear(void *p)
 {
@@ -239,6 +243,91 @@ db_mark_prepared(const struct nv_stmt *st)
 	}
 }
 
+/*
+ * The next result of a pipeline, with the NULL that ends it consumed.
+ * NULL when the connection broke.
+ */
+static PGresult *
+db_pipeline_next(void)
+{
+	PGresult *r, *extra;
+
+	r = PQgetResult(db_conn);
+	if (r == NULL)
+		return NULL;
+	while ((extra = PQgetResult(db_conn)) != NULL)
+		PQclear(extra);
+	return r;
+}
+
+/*
+ * The first statement of a transaction: BEGIN, the PREPARE if this
+ * connection has not seen st yet, and st itself go out in one pipeline,
+ * so opening the transaction costs no round trip of its own.  When the
+ * connection turns out to be dead (the server restarted since the last
+ * request), nothing has happened yet, so it reconnects and tries once more.
+ */
+static enum nv_err
+db_exec_first(struct nv_arena *a, struct nv_diag *d, const struct nv_stmt *st,
+    const char *const *params, PGresult **out)
+{
+	PGresult *begin = NULL, *prep = NULL, *r = NULL, *sync;
+	enum nv_err rc = NV_OK;
+	int attempt, prepare, sent;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		if ((rc = nv_db_open(d)) != NV_OK)
+			return rc;
+		prepare = !db_is_prepared(st);
+		sent = PQenterPipelineMode(db_conn) &&
+		    PQsendQueryParams(db_conn, "BEGIN", 0, NULL, NULL, NULL,
+		    NULL, 0) &&
+		    (!prepare || PQsendPrepare(db_conn, st->name, st->sql,
+		    st->nparams, NULL)) &&
+		    PQsendQueryPrepared(db_conn, st->name, st->nparams, params,
+		    NULL, NULL, 0) &&
+		    PQpipelineSync(db_conn);
+		begin = sent ? db_pipeline_next() : NULL;
+		prep = sent && prepare ? db_pipeline_next() : NULL;
+		r = sent ? db_pipeline_next() : NULL;
+		sync = sent ? PQgetResult(db_conn) : NULL;
+		if (sync == NULL || PQresultStatus(sync) != PGRES_PIPELINE_SYNC ||
+		    !PQexitPipelineMode(db_conn)) {
+			/* The connection broke somewhere in the pipeline. */
+			PQclear(sync);
+			PQclear(begin);
+			PQclear(prep);
+			PQclear(r);
+			begin = prep = r = NULL;
+			nv_log_info("database connection lost; reconnecting");
+			nv_db_close();
+			db_in_tx = 1;
+			rc = nv_diag_set(d, NV_ERR_UNAVAILABLE,
+			    "the database is unavailable");
+			continue;
+		}
+		PQclear(sync);
+		break;
+	}
+	db_begin_pending = 0;
+	if (rc != NV_OK)
+		return rc;
+	nv_arena_defer(a, db_clear, begin);
+	nv_arena_defer(a, db_clear, prep);
+	nv_arena_defer(a, db_clear, r);
+	if (nv_db_classify(begin) != NV_OK)
+		return db_fail(d, "BEGIN", begin);
+	if (prepare) {
+		if (nv_db_classify(prep) != NV_OK)
+			return db_fail(d, st->name, prep);
+		db_mark_prepared(st);
+	}
+	if (nv_db_classify(r) != NV_OK)
+		return db_fail(d, st->name, r);
+	*out = r;
+	return NV_OK;
+}
+
 enum nv_err
 nv_db_exec(struct nv_arena *a, struct nv_diag *d, const struct nv_stmt *st,
     const char *const *params, PGresult **res)
@@ -247,6 +336,8 @@ nv_db_exec(struct nv_arena *a, struct nv_diag *d, const struct nv_stmt *st,
 	enum nv_err rc;
 
 	*res = NULL;
+	if (db_begin_pending)
+		return db_exec_first(a, d, st, params, res);
 	if ((rc = nv_db_open(d)) != NV_OK)
 		return rc;
 	if (!db_is_prepared(st)) {
@@ -276,6 +367,14 @@ nv_db_exec_once(struct nv_arena *a, struct nv_diag *d, const char *sql,
 	enum nv_err rc;
 
 	*res = NULL;
+	if (db_begin_pending) {
+		/* Rare path: no pipelining, a plain BEGIN first. */
+		db_begin_pending = 0;
+		if ((rc = nv_db_open(d)) != NV_OK)
+			return rc;
+		if ((rc = db_command(d, "BEGIN")) != NV_OK)
+			return rc;
+	}
 	if ((rc = nv_db_open(d)) != NV_OK)
 		return rc;
 	r = PQexecParams(db_conn, sql, nparams, NULL, params, NULL, NULL, 0);
@@ -321,30 +420,27 @@ nv_db_tx(struct nv_arena *a, struct nv_diag *d, const struct nv_rls_ctx *ctx,
     nv_db_work work, void *arg)
 {
 	enum nv_err rc = NV_OK;
-	int attempt;
 
 	assert(!db_in_tx);
 	/*
-	 * Only the BEGIN is retried: nothing has happened yet, so a dead
-	 * connection (the server restarted since our last request) is safe
-	 * to replace.  Later failures are reported to the caller.
+	 * BEGIN is not sent here: it goes out in one pipeline with the first
+	 * statement (db_exec_first), which also replaces a connection that
+	 * died since the last request.  Later failures are reported.
 	 */
-	for (attempt = 0; attempt < 2; attempt++) {
-		if ((rc = nv_db_open(d)) != NV_OK)
-			return rc;
-		rc = db_command(d, "BEGIN");
-		if (rc == NV_OK || rc != NV_ERR_UNAVAILABLE)
-			break;
-	}
-	if (rc != NV_OK)
-		return rc;
 	db_in_tx = 1;
+	db_begin_pending = 1;
 
 	if (ctx != NULL)
 		rc = nv_rls_set(a, d, ctx);
 	if (rc == NV_OK)
 		rc = work(a, d, arg);
 
+	if (db_begin_pending) {
+		/* The work ran no statement: there is nothing to end. */
+		db_begin_pending = 0;
+		db_in_tx = 0;
+		return rc;
+	}
 	if (db_conn == NULL) {
 		/* The connection died inside the transaction. */
 		db_in_tx = 0;
