@@ -31,19 +31,6 @@ api_role_bit(enum nv_role r)
 	return 0;
 }
 
-/*
- * A sales rep of a dealership whose settings say sales_rep_scope =
- * "assigned" sees only their own and unassigned leads: the restrictive
- * policy of migration 005 enforces it once app.scope_user_id is set.
- */
-static const struct nv_stmt api_scope = {
-	"api_scope",
-	"SELECT set_config('app.scope_user_id', CASE WHEN"
-	" d.settings->>'sales_rep_scope' = 'assigned' THEN $1 ELSE '' END,"
-	" true) FROM dealerships d",
-	1
-};
-
 struct api_call {
 	struct nv_req		*req;
 	struct nv_claims	 claims;
@@ -67,13 +54,6 @@ api_work(struct nv_arena *a, struct nv_diag *d, void *arg)
 		return nv_req_fail(req, NV_ERR_FORBIDDEN,
 		    "the %s role may not use this endpoint",
 		    nv_auth_role_str(call->principal.role));
-	if (call->principal.role == NV_ROLE_SALES_REP) {
-		const char *params[1] = { call->principal.user_id };
-		PGresult *res;
-
-		if ((rc = nv_db_exec(a, d, &api_scope, params, &res)) != NV_OK)
-			return rc;
-	}
 	return req->rt->handler(req);
 }
 

@@ -27,14 +27,16 @@ RETURNS TABLE (dealership_id uuid, dealership_active boolean, user_id uuid,
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
+DECLARE
+    v_scope text;
 BEGIN
     IF p_clerk_org_id IS NULL OR p_clerk_org_id = ''
        OR p_clerk_user_id IS NULL OR p_clerk_user_id = '' THEN
         RETURN;
     END IF;
 
-    SELECT d.id, d.active
-      INTO dealership_id, dealership_active
+    SELECT d.id, d.active, d.settings ->> 'sales_rep_scope'
+      INTO dealership_id, dealership_active, v_scope
       FROM public.dealerships d
      WHERE d.clerk_org_id = p_clerk_org_id;
     IF NOT FOUND THEN
@@ -55,6 +57,12 @@ BEGIN
                                           user_id::text, true);
             PERFORM pg_catalog.set_config('app.actor',
                                           'user:' || p_clerk_user_id, true);
+            -- Sales reps of a dealership that keeps them to their own
+            -- leads: the restrictive policy of migration 005 reads this.
+            IF user_role = 'sales_rep' AND v_scope = 'assigned' THEN
+                PERFORM pg_catalog.set_config('app.scope_user_id',
+                                              user_id::text, true);
+            END IF;
         END IF;
     ELSE
         user_elsewhere := EXISTS (

@@ -3,8 +3,8 @@
 -- by the database rather than by each query.
 --
 -- A RESTRICTIVE policy is ANDed with tenant_isolation.  It only bites when
--- the request set app.scope_user_id (lib/api.c does, for a sales_rep of a
--- dealership with that setting); then a lead is visible, and writable, only
+-- the request set app.scope_user_id (nv_auth_context() of 004 does, for a
+-- sales_rep of a dealership with that setting, in the same round trip); then a lead is visible, and writable, only
 -- when it is unassigned or assigned to that user.  Messages and jobs follow
 -- through their lead: the API reaches them by lead id.
 
