@@ -84,6 +84,9 @@ nv_api_run(struct nv_req *req)
 		return rc;
 	}
 	rc = nv_db_tx(req->arena, &req->diag, NULL, api_work, call);
+	if (rc == NV_ERR_UNAUTHORIZED)	/* unknown user or organisation */
+		nv_req_header(req, "WWW-Authenticate",
+		    "Bearer error=\"invalid_token\"");
 	if (rc != NV_OK) {
 		/* Nothing a handler set survives a failed transaction. */
 		req->status = 0;

@@ -2,6 +2,7 @@
  * cursor.c - see cursor.h.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cursor.h"
@@ -57,15 +58,23 @@ cursor_val(int c)
 	return p != NULL ? (int)(p - cursor_b64) : -1;
 }
 
-/* A timestamp as PostgreSQL prints it: digits, '-', ':', '.', '+', ' ', 'T'. */
+/*
+ * A timestamp as PostgreSQL prints timestamptz with TimeZone=UTC (which
+ * lib/db sets): "2026-11-01 10:00:00.123456+00".  Checked as a real date
+ * and time, so a forged cursor is a 400, never a database error.
+ */
 static int
 cursor_ts_ok(const char *ts)
 {
+	char buf[48];
 	size_t n = strlen(ts);
 
-	if (n < 19 || n > 40 || !isdigit((unsigned char)ts[0]))
+	if (n < 22 || n > 32 || strcmp(ts + n - 3, "+00") != 0 || ts[10] != ' ')
 		return 0;
-	return strspn(ts, "0123456789-:.+ T") == n;
+	/* As RFC 3339: "2026-11-01T10:00:00.123456+00:00". */
+	snprintf(buf, sizeof(buf), "%.*s:00", (int)n, ts);
+	buf[10] = 'T';
+	return nv_valid_rfc3339(buf);
 }
 
 enum nv_err

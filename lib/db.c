@@ -194,7 +194,12 @@ db_fail(struct nv_diag *d, const char *what, PGresult *res)
 			    "a constraint");
 		break;
 	case NV_ERR_FORBIDDEN:
-		nv_diag_set(d, rc, "the record belongs to another dealership");
+		/*
+		 * A row-level-security refusal: the row would belong to
+		 * another dealership, or lie outside what the caller may
+		 * touch (a sales rep kept to their own leads).
+		 */
+		nv_diag_set(d, rc, "you may not make this change");
 		break;
 	case NV_ERR_UNAVAILABLE:
 		nv_diag_set(d, rc, "the database is unavailable");

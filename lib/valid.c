@@ -255,8 +255,12 @@ nv_valid_rfc3339(const char *s)
 	}
 	if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
 		return 1;
+	/*
+	 * RFC 3339 allows offsets to 23:59, PostgreSQL only to 15:59 (real
+	 * ones stop at 14:00): refuse here what the database would refuse.
+	 */
 	if ((*p == '+' || *p == '-') && valid_digits(p + 1, 2, &oh) &&
 	    p[3] == ':' && valid_digits(p + 4, 2, &om) && p[6] == '\0')
-		return oh <= 23 && om <= 59;
+		return oh <= 15 && om <= 59;
 	return 0;
 }

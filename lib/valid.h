@@ -44,7 +44,8 @@ int nv_valid_text(const char *s, size_t len);
 
 /*
  * 1 when s is an RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac] followed
- * by Z or +HH:MM / -HH:MM ('t', 'z' and a space for 'T' are accepted too).
+ * by Z or +HH:MM / -HH:MM up to 15:59, as PostgreSQL takes them ('t', 'z'
+ * and a space for 'T' are accepted too).
  */
 int nv_valid_rfc3339(const char *s);
 
