@@ -90,7 +90,7 @@ users_list(struct nv_req *req)
 	rc = nv_user_search(req->arena, &req->diag, role, active, &out);
 	if (rc != NV_OK)
 		return rc;
-	body = nv_arena_printf(req->arena, "{\"data\":%s}", out);
+	body = nv_arena_cat(req->arena, "{\"data\":", out, "}", (char *)NULL);
 	return nv_req_json(req, 200, body, strlen(body));
 }
 

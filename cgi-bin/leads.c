@@ -107,12 +107,12 @@ leads_list(struct nv_req *req)
 	if ((rc = nv_lead_list(req->arena, &req->diag, &f, &page)) != NV_OK)
 		return rc;
 	if (page.next_ts != NULL)
-		body = nv_arena_printf(req->arena,
-		    "{\"data\":%s,\"next_cursor\":\"%s\"}", page.data,
-		    nv_cursor_encode(req->arena, page.next_ts, page.next_id));
+		body = nv_arena_cat(req->arena, "{\"data\":", page.data,
+		    ",\"next_cursor\":\"", nv_cursor_encode(req->arena,
+		    page.next_ts, page.next_id), "\"}", (char *)NULL);
 	else
-		body = nv_arena_printf(req->arena,
-		    "{\"data\":%s,\"next_cursor\":null}", page.data);
+		body = nv_arena_cat(req->arena, "{\"data\":", page.data,
+		    ",\"next_cursor\":null}", (char *)NULL);
 	return nv_req_json(req, 200, body, strlen(body));
 }
 
@@ -201,7 +201,7 @@ messages_list(struct nv_req *req)
 	    nv_req_param(req, "id"), &out);
 	if (rc != NV_OK)
 		return rc;
-	body = nv_arena_printf(req->arena, "{\"data\":%s}", out);
+	body = nv_arena_cat(req->arena, "{\"data\":", out, "}", (char *)NULL);
 	return nv_req_json(req, 200, body, strlen(body));
 }
 

@@ -66,7 +66,7 @@ vehicles_list(struct nv_req *req)
 	f.limit = (int)limit;
 	if ((rc = nv_vehicle_search(req->arena, &req->diag, &f, &out)) != NV_OK)
 		return rc;
-	body = nv_arena_printf(req->arena, "{\"data\":%s}", out);
+	body = nv_arena_cat(req->arena, "{\"data\":", out, "}", (char *)NULL);
 	return nv_req_json(req, 200, body, strlen(body));
 }
 

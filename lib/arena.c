@@ -192,6 +192,30 @@ nv_arena_printf(struct nv_arena *a, const char *fmt, ...)
 	return p;
 }
 
+char *
+nv_arena_cat(struct nv_arena *a, ...)
+{
+	const char *part;
+	size_t len = 0, n;
+	va_list ap;
+	char *out, *p;
+
+	va_start(ap, a);
+	while ((part = va_arg(ap, const char *)) != NULL)
+		len += strlen(part);
+	va_end(ap);
+	out = p = nv_arena_alloc(a, len + 1);
+	va_start(ap, a);
+	while ((part = va_arg(ap, const char *)) != NULL) {
+		n = strlen(part);
+		memcpy(p, part, n);
+		p += n;
+	}
+	va_end(ap);
+	*p = '\0';
+	return out;
+}
+
 void
 nv_arena_defer(struct nv_arena *a, void (*fn)(void *), void *p)
 {

@@ -43,6 +43,12 @@ char *nv_arena_printf(struct nv_arena *a, const char *fmt, ...)
 char *nv_arena_vprintf(struct nv_arena *a, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
+/*
+ * Concatenate the NULL-terminated list of strings into a new arena string
+ * with memcpy (a 45 KB response body through printf costs 100x more).
+ */
+char *nv_arena_cat(struct nv_arena *a, ...);
+
 /* Call fn(p) when the arena is next reset or freed (reverse order). */
 void nv_arena_defer(struct nv_arena *a, void (*fn)(void *), void *p);
 

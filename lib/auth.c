@@ -28,10 +28,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <jwt.h>
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -120,9 +122,87 @@ nv_auth_b64url_decode(const char *src, size_t len, unsigned char *out,
 
 /* ---------------------------------------------------------------- init */
 
+/*
+ * Signatures already checked.  libjwt 1.10 re-parses the PEM key through
+ * OpenSSL on every jwt_decode, about half a millisecond, and a dashboard
+ * sends the same session token many times a minute.  So the payload of a
+ * token whose signature verified is kept, keyed by the SHA-256 of the whole
+ * token: only the identical bytes hit.  Everything else (header, key id,
+ * every claim and time check) still runs on each request; an entry is
+ * trusted for at most AUTH_SIG_TTL seconds and dropped with the keys.
+ */
+#define AUTH_SIG_SLOTS	256
+#define AUTH_SIG_TTL	60
+
+struct auth_sig {
+	unsigned char	 hash[32];
+	char		*grants;	/* the verified payload (JSON), malloc'd */
+	struct timespec	 at;
+};
+
+static struct auth_sig auth_sigs[AUTH_SIG_SLOTS];
+
+static void
+auth_sig_clear(void)
+{
+	size_t i;
+
+	for (i = 0; i < AUTH_SIG_SLOTS; i++) {
+		free(auth_sigs[i].grants);
+		memset(&auth_sigs[i], 0, sizeof(auth_sigs[i]));
+	}
+}
+
+static struct auth_sig *
+auth_sig_slot(const char *token, size_t len, unsigned char hash[32])
+{
+	unsigned int n = 32;
+
+	if (EVP_Digest(token, len, hash, &n, EVP_sha256(), NULL) != 1) {
+		memset(hash, 0, 32);
+		return NULL;
+	}
+	return &auth_sigs[(hash[0] | (unsigned)hash[1] << 8) % AUTH_SIG_SLOTS];
+}
+
+/* The cached payload for this token's exact bytes, or NULL. */
+static const char *
+auth_sig_get(const char *token, size_t len)
+{
+	unsigned char hash[32];
+	struct auth_sig *e;
+	struct timespec now;
+
+	e = auth_sig_slot(token, len, hash);
+	if (e == NULL || e->grants == NULL ||
+	    CRYPTO_memcmp(e->hash, hash, 32) != 0)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - e->at.tv_sec > AUTH_SIG_TTL)
+		return NULL;
+	return e->grants;
+}
+
+static void
+auth_sig_put(const char *token, size_t len, const char *grants)
+{
+	unsigned char hash[32];
+	struct auth_sig *e;
+	char *copy;
+
+	e = auth_sig_slot(token, len, hash);
+	if (e == NULL || (copy = strdup(grants)) == NULL)
+		return;
+	free(e->grants);
+	memcpy(e->hash, hash, 32);
+	e->grants = copy;
+	clock_gettime(CLOCK_MONOTONIC, &e->at);
+}
+
 static void
 auth_clear(void)
 {
+	auth_sig_clear();
 	free(auth_pem);
 	auth_pem = NULL;
 	auth_pem_len = 0;
@@ -549,7 +629,7 @@ enum nv_err
 nv_auth_verify(struct nv_arena *a, struct nv_diag *d, const char *token,
     long now, struct nv_claims *out)
 {
-	const char *kid, *pem;
+	const char *kid, *pem, *cached;
 	size_t len, hlen = 0, pem_len;
 	char *grants;
 	cJSON *claims;
@@ -586,18 +666,24 @@ nv_auth_verify(struct nv_arena *a, struct nv_diag *d, const char *token,
 	if (pem == NULL || pem_len == 0 || pem_len > (size_t)0x7fffffff)
 		return nv_diag_set(d, NV_ERR_INTERNAL,
 		    "authentication is not configured");
-	if (jwt_decode(&j, token, (const unsigned char *)pem, (int)pem_len) !=
-	    0 || j == NULL) {
-		ERR_clear_error();
-		return auth_fail(d, "token signature is invalid");
+	if ((cached = auth_sig_get(token, len)) != NULL) {
+		grants = strdup(cached);
+		if (grants == NULL)
+			return nv_diag_set(d, NV_ERR_INTERNAL, "out of memory");
+	} else {
+		if (jwt_decode(&j, token, (const unsigned char *)pem,
+		    (int)pem_len) != 0 || j == NULL) {
+			ERR_clear_error();
+			return auth_fail(d, "token signature is invalid");
+		}
+		nv_arena_defer(a, auth_jwt_free, j);
+		if (jwt_get_alg(j) != JWT_ALG_RS256)
+			return auth_fail(d, "token algorithm must be RS256");
+		grants = jwt_get_grants_json(j, NULL);
+		if (grants == NULL)
+			return auth_fail(d, "token payload is malformed");
+		auth_sig_put(token, len, grants);
 	}
-	nv_arena_defer(a, auth_jwt_free, j);
-	if (jwt_get_alg(j) != JWT_ALG_RS256)
-		return auth_fail(d, "token algorithm must be RS256");
-
-	grants = jwt_get_grants_json(j, NULL);
-	if (grants == NULL)
-		return auth_fail(d, "token payload is malformed");
 	if (auth_has_nul_escape(grants, strlen(grants))) {
 		free(grants);
 		return auth_fail(d, "token payload is malformed");

@@ -692,7 +692,7 @@ EOF
     scgi_temp_path "$NGXDIR/scgi";
 
     include "$NV_ROOT/nginx/norvalt-http.conf";
-    access_log "$LOGDIR/nginx-access.log" norvalt;
+    access_log "$LOGDIR/nginx-access.log" norvalt buffer=64k flush=1s;
 
     include "$NGXDIR/upstreams.conf";
 

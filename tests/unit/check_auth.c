@@ -643,6 +643,32 @@ START_TEST(test_expired)
 }
 END_TEST
 
+/*
+ * A token seen before skips the signature check (the verified payload is
+ * cached by the token's hash), but never the claim checks: the same token
+ * later is expired, and a one-byte change is a different token.
+ */
+START_TEST(test_repeat_token_still_checked)
+{
+	char *t = mint_a(claims_v2()), *bad;
+	size_t n;
+
+	ck_verified(t);
+	ck_verified(t);
+	ck_assert_str_eq(cl.sub, "user_a");
+	now += 3600;
+	ck_refused(t, "token expired");
+	now -= 3600;
+	ck_verified(t);
+	bad = strdup(t);
+	n = strlen(bad);
+	bad[n - 2] = bad[n - 2] == 'A' ? 'B' : 'A';
+	ck_refused(bad, "signature");
+	free(bad);
+	free(t);
+}
+END_TEST
+
 START_TEST(test_exp_missing_or_malformed)
 {
 	char *t = mint_a(with(claims_v2(), "exp", NULL));
@@ -1057,6 +1083,7 @@ auth_suite(void)
 	tcase_add_test(tc, test_signed_by_other_key);
 	tcase_add_test(tc, test_tampered_payload);
 	tcase_add_test(tc, test_expired);
+	tcase_add_test(tc, test_repeat_token_still_checked);
 	tcase_add_test(tc, test_exp_missing_or_malformed);
 	tcase_add_test(tc, test_nbf_future);
 	tcase_add_test(tc, test_iat_future);
