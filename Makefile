@@ -46,7 +46,7 @@ INTEG_SRCS := $(wildcard tests/integration/check_*.c)
 INTEGS     := $(INTEG_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all build tests deps run stop status test sanitize migrate seed \
-	token lint install clean
+	token bench lint install clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -114,6 +114,10 @@ migrate: build
 
 seed:
 	@NV_PROFILE=run scripts/stack.sh seed
+
+# The benchmark of bench/ (not part of make test): bench/RESULTS.md.
+bench: build
+	@scripts/bench.sh
 
 # make token USER=<clerk_user_id> [ORG=<clerk_org_id>] [TTL=<seconds>]:
 # a dev token for the local stack, alone on the last line.

@@ -1,0 +1,27 @@
+/*
+ * listsql.c - print the statements the lead list runs, exactly as the
+ * application sends them, for the pgbench half of `make bench`.
+ *
+ *	listsql list	lead_list_desc (lib/models/lead.c)
+ *
+ * lib/models/lead.c is included, not copied, so pgbench measures the SQL of
+ * this checkout.  Built by scripts/bench.sh (not by the Makefile's build)
+ * against lib/libnorvalt.a; the library's own lead.o is not pulled in,
+ * since this file already defines everything lead.c defines.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../lib/models/lead.c"
+
+int
+main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "list") == 0) {
+		fputs(lead_list_desc.sql, stdout);
+		fputc('\n', stdout);
+		return 0;
+	}
+	fprintf(stderr, "usage: listsql list\n");
+	return 2;
+}
