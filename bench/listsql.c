@@ -2,7 +2,8 @@
  * listsql.c - print the statements the lead list runs, exactly as the
  * application sends them, for the pgbench half of `make bench`.
  *
- *	listsql list	lead_list_desc (lib/models/lead.c)
+ *	listsql list	lead_inbox_desc (lib/models/lead.c): the statement
+ *			the app runs for page one of an unfiltered inbox
  *
  * lib/models/lead.c is included, not copied, so pgbench measures the SQL of
  * this checkout.  Built by scripts/bench.sh (not by the Makefile's build)
@@ -18,7 +19,7 @@ int
 main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "list") == 0) {
-		fputs(lead_list_desc.sql, stdout);
+		fputs(lead_inbox_desc.sql, stdout);
 		fputc('\n', stdout);
 		return 0;
 	}

@@ -109,9 +109,29 @@ static const struct nv_stmt lead_delete_stmt = {
  * $9 after_id, $10 limit.  One row: the page as JSON, and the position of
  * the last row when there is a next page.
  */
-#define LEAD_LIST(name, cmp, dir) { name, \
+/*
+ * One page: the rows of "inner" (which orders and limits to lim + 1), the
+ * first lim of them as a JSON array, the position of the last one, and
+ * whether there is more.
+ */
+#define LEAD_PAGE(name, inner, lim, n) { name, \
 	"WITH page AS (" \
-	" SELECT l.*, row_number() OVER () AS rn FROM (" \
+	" SELECT l.*, row_number() OVER () AS rn FROM (" inner ") l)" \
+	" SELECT coalesce(json_agg(" LEAD_JSON " ORDER BY l.rn)" \
+	"   FILTER (WHERE l.rn <= " lim "::int), '[]'::json)," \
+	"  (array_agg(l.created_at::text) FILTER (WHERE l.rn = " lim \
+	"   ::int))[1]," \
+	"  (array_agg(l.id::text) FILTER (WHERE l.rn = " lim "::int))[1]," \
+	"  count(*) > " lim "::int" \
+	" FROM page l", n }
+
+/*
+ * Any filter: $1 status, $2 source, $3 assigned_to, $4 unassigned, $5 q
+ * (LIKE pattern, escaped), $6 created_after, $7 created_before, $8
+ * after_ts, $9 after_id, $10 limit.  "$n IS NULL OR ..." makes PostgreSQL
+ * plan each call with the values (a generic plan would scan).
+ */
+#define LEAD_LIST(name, cmp, dir) LEAD_PAGE(name, \
 	"  SELECT * FROM leads l" \
 	"  WHERE ($1::text IS NULL OR l.status = $1)" \
 	"   AND ($2::text IS NULL OR l.source = $2)" \
@@ -126,14 +146,31 @@ static const struct nv_stmt lead_delete_stmt = {
 	"   AND ($8::timestamptz IS NULL OR (l.created_at, l.id) " cmp \
 	"        ($8::timestamptz, $9::uuid))" \
 	"  ORDER BY l.created_at " dir ", l.id " dir \
-	"  LIMIT $10::int + 1) l" \
-	")" \
-	" SELECT coalesce(json_agg(" LEAD_JSON " ORDER BY l.rn)" \
-	"   FILTER (WHERE l.rn <= $10::int), '[]'::json)," \
-	"  (array_agg(l.created_at::text) FILTER (WHERE l.rn = $10::int))[1]," \
-	"  (array_agg(l.id::text) FILTER (WHERE l.rn = $10::int))[1]," \
-	"  count(*) > $10::int" \
-	" FROM page l", 10 }
+	"  LIMIT $10::int + 1", "$10", 10)
+
+/*
+ * The inbox without filters, the common case: plain conditions, so the
+ * statement's generic plan is the right one and is not re-planned on every
+ * call (a fifth of the list's database time).  $1 limit, or $1 after_ts,
+ * $2 after_id, $3 limit.
+ */
+#define LEAD_INBOX(name, dir) LEAD_PAGE(name, \
+	"  SELECT * FROM leads l ORDER BY l.created_at " dir ", l.id " dir \
+	"  LIMIT $1::int + 1", "$1", 1)
+#define LEAD_INBOX_AFTER(name, cmp, dir) LEAD_PAGE(name, \
+	"  SELECT * FROM leads l" \
+	"  WHERE (l.created_at, l.id) " cmp " ($1::timestamptz, $2::uuid)" \
+	"  ORDER BY l.created_at " dir ", l.id " dir \
+	"  LIMIT $3::int + 1", "$3", 3)
+
+static const struct nv_stmt lead_inbox_desc =
+    LEAD_INBOX("lead_inbox_desc", "DESC");
+static const struct nv_stmt lead_inbox_asc =
+    LEAD_INBOX("lead_inbox_asc", "ASC");
+static const struct nv_stmt lead_inbox_desc_after =
+    LEAD_INBOX_AFTER("lead_inbox_desc_after", "<", "DESC");
+static const struct nv_stmt lead_inbox_asc_after =
+    LEAD_INBOX_AFTER("lead_inbox_asc_after", ">", "ASC");
 
 static const struct nv_stmt lead_list_desc =
     LEAD_LIST("lead_list_desc", "<", "DESC");
@@ -242,9 +279,11 @@ enum nv_err
 nv_lead_list(struct nv_arena *a, struct nv_diag *d,
     const struct nv_lead_filter *f, struct nv_lead_page *page)
 {
+	const struct nv_stmt *st;
 	const char *params[10];
 	PGresult *res;
 	enum nv_err rc;
+	char *lim;
 	int limit;
 
 	memset(page, 0, sizeof(*page));
@@ -256,18 +295,36 @@ nv_lead_list(struct nv_arena *a, struct nv_diag *d,
 	    (f->assigned_to != NULL && !nv_valid_uuid(f->assigned_to)))
 		return nv_diag_set(d, NV_ERR_BAD_REQUEST, "invalid list filter");
 
-	params[0] = f->status;
-	params[1] = f->source;
-	params[2] = f->assigned_to;
-	params[3] = f->unassigned ? "true" : "false";
-	params[4] = f->q != NULL && *f->q != '\0' ? lead_like(a, f->q) : NULL;
-	params[5] = f->created_after;
-	params[6] = f->created_before;
-	params[7] = f->after_ts;
-	params[8] = f->after_id;
-	params[9] = nv_arena_printf(a, "%d", limit);
-	rc = nv_db_exec(a, d, f->ascending ? &lead_list_asc : &lead_list_desc,
-	    params, &res);
+	lim = nv_arena_printf(a, "%d", limit);
+	if (f->status == NULL && f->source == NULL && f->assigned_to == NULL &&
+	    !f->unassigned && (f->q == NULL || *f->q == '\0') &&
+	    f->created_after == NULL && f->created_before == NULL) {
+		if (f->after_ts == NULL) {
+			params[0] = lim;
+			st = f->ascending ? &lead_inbox_asc : &lead_inbox_desc;
+		} else {
+			params[0] = f->after_ts;
+			params[1] = f->after_id;
+			params[2] = lim;
+			st = f->ascending ? &lead_inbox_asc_after :
+			    &lead_inbox_desc_after;
+		}
+		rc = nv_db_exec(a, d, st, params, &res);
+	} else {
+		params[0] = f->status;
+		params[1] = f->source;
+		params[2] = f->assigned_to;
+		params[3] = f->unassigned ? "true" : "false";
+		params[4] = f->q != NULL && *f->q != '\0' ? lead_like(a, f->q) :
+		    NULL;
+		params[5] = f->created_after;
+		params[6] = f->created_before;
+		params[7] = f->after_ts;
+		params[8] = f->after_id;
+		params[9] = lim;
+		rc = nv_db_exec(a, d, f->ascending ? &lead_list_asc :
+		    &lead_list_desc, params, &res);
+	}
 	if (rc != NV_OK)
 		return rc;
 	page->data = nv_arena_strdup(a, nv_db_value(res, 0, 0));
