@@ -22,7 +22,6 @@
 #include "../lib/config.h"
 #include "../lib/cursor.h"
 #include "../lib/http.h"
-#include "../lib/json.h"
 #include "../lib/models/conversation.h"
 #include "../lib/models/lead.h"
 #include "../lib/valid.h"
@@ -120,7 +119,7 @@ static enum nv_err
 leads_create(struct nv_req *req)
 {
 	enum nv_err rc;
-	cJSON *in, *id;
+	cJSON *in;
 	char *out;
 
 	if ((rc = nv_req_json_body(req, &in)) != NV_OK)
@@ -128,13 +127,7 @@ leads_create(struct nv_req *req)
 	rc = nv_lead_create(req->arena, &req->diag, in, &out);
 	if (rc != NV_OK)
 		return rc;
-	/* The id for Location: parse our own output rather than guess. */
-	in = NULL;
-	if (nv_json_parse(req->arena, NULL, out, strlen(out), &in) == NV_OK &&
-	    cJSON_IsString(id = cJSON_GetObjectItemCaseSensitive(in, "id")))
-		nv_req_header(req, "Location", nv_arena_printf(req->arena,
-		    "/api/leads/%s", id->valuestring));
-	return nv_req_json(req, 201, out, strlen(out));
+	return nv_req_created(req, "/api/leads", out);
 }
 
 static enum nv_err

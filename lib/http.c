@@ -110,6 +110,20 @@ nv_req_json(struct nv_req *req, int status, const char *body, size_t len)
 	return NV_OK;
 }
 
+enum nv_err
+nv_req_created(struct nv_req *req, const char *collection, const char *body)
+{
+	const cJSON *id;
+	cJSON *j = NULL;
+
+	/* The id for Location: read it from our own output, not a guess. */
+	if (nv_json_parse(req->arena, NULL, body, strlen(body), &j) == NV_OK &&
+	    cJSON_IsString(id = cJSON_GetObjectItemCaseSensitive(j, "id")))
+		nv_req_header(req, "Location", nv_arena_cat(req->arena,
+		    collection, "/", id->valuestring, (char *)NULL));
+	return nv_req_json(req, 201, body, strlen(body));
+}
+
 /* Write the buffered response.  A failure means the client went away. */
 static void
 http_write(struct nv_req *req)

@@ -114,6 +114,13 @@ enum nv_err nv_req_json(struct nv_req *req, int status, const char *body,
     size_t len);
 
 /*
+ * 201 Created with body (a JSON object that has an "id") and a Location
+ * header of collection + "/" + that id, e.g. "/api/leads/<uuid>".
+ */
+enum nv_err nv_req_created(struct nv_req *req, const char *collection,
+    const char *body);
+
+/*
  * Parse the query string strictly: every name must be in allowed
  * (NULL-terminated), none twice, percent-encoding valid, at most
  * NV_QUERY_MAX.  NV_ERR_BAD_REQUEST naming the parameter otherwise.
