@@ -140,6 +140,17 @@ list_tests() {
 	done | sort
 }
 
+# Two runs on one state directory would stop and wipe each other's stack.
+mkdir -p "$NV_ROOT/var"
+exec 9>"$NV_ROOT/var/.test-$(basename -- "$TEST_STATE").lock"
+if ! flock -n 9; then
+	echo "another make test is using $TEST_STATE; wait for it, or give this run"
+	echo "its own NV_TEST_STATE_DIR, NORVALT_TEST_PORT and NORVALT_TEST_PG_PORT"
+	FAILED=$((FAILED + 1))
+	FAILED_BINS+=("(test state in use)")
+	exit 1
+fi
+
 echo "==> clean test state"
 "$STACK" stop 2>&1 | sed 's/^/    /'
 rm -rf "$TEST_STATE"
