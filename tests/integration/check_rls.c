@@ -15,7 +15,7 @@
 
 static const char *const tenant_tables[] = {
 	"users", "vehicles", "leads", "conversations", "jobs", "audit_log",
-	NULL
+	"idempotency_keys", NULL
 };
 
 static PGconn *

@@ -1,0 +1,353 @@
+/*
+ * webhooks - public lead webhooks (SPEC section 6).
+ *
+ *   POST /webhooks/form/{dealership_id}   a website's lead form
+ *
+ * No token: the dealership comes from the path and is resolved by the
+ * database (nv_dealership_lookup) before anything else; only then is its
+ * id used as the RLS context.  When the dealership has a webhook secret,
+ * X-Norvalt-Signature is checked over the raw body before it is parsed.
+ * The form's fields become a struct nv_intake_lead; lib/intake does the
+ * rest (Idempotency-Key, duplicates, lead + message + reply job), and the
+ * answer is sent only after its transaction committed.
+ */
+#include <ctype.h>
+#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+
+#include "../lib/config.h"
+#include "../lib/db.h"
+#include "../lib/http.h"
+#include "../lib/intake.h"
+#include "../lib/json.h"
+#include "../lib/models/dealership.h"
+#include "../lib/rls.h"
+#include "../lib/valid.h"
+
+#define FORM_SCOPE	"webhook:form"
+
+static const char *const form_utm[] = {
+	"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+	NULL
+};
+
+static const char *const form_consents[] = {
+	"consent_email", "consent_sms", "consent_marketing", NULL
+};
+
+struct form_lookup {
+	const char		*id;
+	struct nv_dealership_pub pub;
+};
+
+static enum nv_err
+form_lookup_work(struct nv_arena *a, struct nv_diag *d, void *arg)
+{
+	struct form_lookup *f = arg;
+
+	return nv_dealership_lookup(a, d, f->id, &f->pub);
+}
+
+/* 1 when the media type of ct (parameters ignored) is type. */
+static int
+form_ctype(const char *ct, const char *type)
+{
+	size_t n = strlen(type);
+
+	return ct != NULL && strncasecmp(ct, type, n) == 0 &&
+	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/*
+ * A text field: absent, null or blank is NULL; a string is trimmed and
+ * checked against max bytes; a number is taken as written (phones).
+ * Anything else, or too long, is a detail on d and *bad is set.
+ */
+static const char *
+form_text(struct nv_req *req, const cJSON *o, const char *name, size_t max,
+    bool *bad)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	const char *s, *e;
+
+	if (v == NULL || cJSON_IsNull(v))
+		return NULL;
+	if (cJSON_IsNumber(v) && strcmp(name, "phone") == 0)
+		return nv_json_print(req->arena, v);
+	if (!cJSON_IsString(v)) {
+		nv_diag_field(&req->diag, name, "must be a string");
+		*bad = true;
+		return NULL;
+	}
+	s = v->valuestring;
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	if (e == s)
+		return NULL;
+	if ((size_t)(e - s) > max || !nv_valid_text(s, (size_t)(e - s))) {
+		nv_diag_field(&req->diag, name, "must be text of at most %zu "
+		    "bytes", max);
+		*bad = true;
+		return NULL;
+	}
+	return nv_arena_strndup(req->arena, s, (size_t)(e - s));
+}
+
+/* A consent flag into consent (true/false); a detail when unreadable. */
+static void
+form_consent(struct nv_req *req, const cJSON *o, const char *name,
+    cJSON *consent, bool *bad)
+{
+	static const char *const yes[] = { "on", "true", "1", "yes", NULL };
+	static const char *const no[] = { "off", "false", "0", "no", "", NULL };
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	const char *kind = name + strlen("consent_");
+	size_t i;
+
+	if (v == NULL || cJSON_IsNull(v))
+		return;
+	if (cJSON_IsBool(v)) {
+		cJSON_AddBoolToObject(consent, kind, cJSON_IsTrue(v));
+		return;
+	}
+	if (cJSON_IsString(v)) {
+		for (i = 0; yes[i] != NULL; i++)
+			if (strcasecmp(v->valuestring, yes[i]) == 0) {
+				cJSON_AddTrueToObject(consent, kind);
+				return;
+			}
+		for (i = 0; no[i] != NULL; i++)
+			if (strcasecmp(v->valuestring, no[i]) == 0) {
+				cJSON_AddFalseToObject(consent, kind);
+				return;
+			}
+	}
+	nv_diag_field(&req->diag, name, "must be true, false, on, 1 or 0");
+	*bad = true;
+}
+
+/*
+ * The posted object o as a lead: names (name split at the last space
+ * unless first_name/last_name are given), contact (e-mail lower-cased,
+ * phone E.164), message, vehicle, consent, and metadata holding every
+ * posted field ("form") and the UTM fields ("utm").
+ */
+static enum nv_err
+form_lead(struct nv_req *req, cJSON *o, struct nv_intake_lead *l)
+{
+	struct nv_arena *a = req->arena;
+	char phone[NV_PHONE_MAX], *email, *sp;
+	const char *name, *v;
+	cJSON *consent, *meta, *utm, *form;
+	bool bad = false;
+	size_t i;
+
+	memset(l, 0, sizeof(*l));
+	l->source = "web_form";
+	l->channel = "web";
+	l->empty_message = "(form submitted without a message)";
+	l->first_name = form_text(req, o, "first_name", 200, &bad);
+	l->last_name = form_text(req, o, "last_name", 200, &bad);
+	name = form_text(req, o, "name", 400, &bad);
+	if (name != NULL && l->first_name == NULL && l->last_name == NULL) {
+		if ((sp = strrchr(name, ' ')) != NULL) {
+			l->first_name = nv_arena_strndup(a, name,
+			    (size_t)(sp - name));
+			l->last_name = nv_arena_strdup(a, sp + 1);
+			while ((sp = strrchr(l->first_name, ' ')) != NULL &&
+			    sp[1] == '\0')
+				*sp = '\0';
+		} else {
+			l->first_name = name;
+		}
+		if (strlen(l->first_name) > 200 || strlen(l->last_name != NULL ?
+		    l->last_name : "") > 200) {
+			nv_diag_field(&req->diag, "name", "each part must be "
+			    "at most 200 bytes");
+			bad = true;
+		}
+	}
+	if ((v = form_text(req, o, "email", 254, &bad)) != NULL) {
+		email = nv_arena_strdup(a, v);
+		for (sp = email; *sp != '\0'; sp++)
+			*sp = (char)tolower((unsigned char)*sp);
+		if (nv_valid_email(email)) {
+			l->email = email;
+		} else {
+			nv_diag_field(&req->diag, "email",
+			    "is not a valid e-mail address");
+			bad = true;
+		}
+	}
+	if ((v = form_text(req, o, "phone", 40, &bad)) != NULL) {
+		if (nv_valid_phone(v, NV_DEFAULT_CC, phone) == NV_OK) {
+			l->phone = nv_arena_strdup(a, phone);
+		} else {
+			nv_diag_field(&req->diag, "phone",
+			    "is not a valid phone number");
+			bad = true;
+		}
+	}
+	l->message = form_text(req, o, "message", 20000, &bad);
+	l->vehicle_interest = form_text(req, o, "vehicle_interest", 500, &bad);
+	if ((v = form_text(req, o, "vehicle", 500, &bad)) != NULL &&
+	    l->vehicle_interest == NULL)
+		l->vehicle_interest = v;
+
+	consent = cJSON_CreateObject();
+	for (i = 0; form_consents[i] != NULL; i++)
+		form_consent(req, o, form_consents[i], consent, &bad);
+	l->consent = nv_json_print(a, consent);
+	cJSON_Delete(consent);
+
+	if (!bad && l->email == NULL && l->phone == NULL) {
+		nv_diag_field(&req->diag, "email", "an e-mail address or a "
+		    "phone number is required");
+		nv_diag_field(&req->diag, "phone", "an e-mail address or a "
+		    "phone number is required");
+		return nv_req_fail(req, NV_ERR_VALIDATION,
+		    "a lead needs an e-mail address or a phone number");
+	}
+	if (bad)
+		return nv_req_fail(req, NV_ERR_VALIDATION,
+		    "the form has invalid fields");
+
+	meta = cJSON_CreateObject();
+	form = cJSON_Duplicate(o, 1);
+	cJSON_DeleteItemFromObjectCaseSensitive(form, "website");
+	cJSON_AddItemToObject(meta, "form", form);
+	utm = cJSON_CreateObject();
+	for (i = 0; form_utm[i] != NULL; i++) {
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(o,
+		    form_utm[i]);
+
+		if (u != NULL && !cJSON_IsNull(u))
+			cJSON_AddItemToObject(utm, form_utm[i] + 4,
+			    cJSON_Duplicate(u, 1));
+	}
+	if (utm->child != NULL)
+		cJSON_AddItemToObject(meta, "utm", utm);
+	else
+		cJSON_Delete(utm);
+	l->metadata = nv_json_print(a, meta);
+	cJSON_Delete(meta);
+	return NV_OK;
+}
+
+/* 1 when the honeypot field "website" holds anything but blank/false. */
+static int
+form_honeypot(const cJSON *o)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "website");
+
+	if (v == NULL || cJSON_IsNull(v) || cJSON_IsFalse(v))
+		return 0;
+	if (cJSON_IsString(v))
+		return v->valuestring[strspn(v->valuestring, " \t\r\n")] !=
+		    '\0';
+	return 1;
+}
+
+static enum nv_err
+form_post(struct nv_req *req)
+{
+	static const char honey[] = "{\"lead_id\":null,\"accepted\":true}";
+	struct nv_intake_answer ans;
+	struct nv_intake_lead lead;
+	struct form_lookup f;
+	struct nv_rls_ctx ctx;
+	const char *body, *ct, *key;
+	enum nv_err rc;
+	size_t len;
+	cJSON *o;
+
+	memset(&f, 0, sizeof(f));
+	f.id = nv_req_param(req, "dealership_id");
+	if (f.id == NULL || !nv_valid_uuid(f.id)) {
+		nv_diag_field(&req->diag, "dealership_id", "must be a uuid");
+		return nv_req_fail(req, NV_ERR_BAD_REQUEST,
+		    "dealership_id is not a valid id");
+	}
+	rc = nv_db_tx(req->arena, &req->diag, NULL, form_lookup_work, &f);
+	if (rc == NV_ERR_NOT_FOUND || (rc == NV_OK && !f.pub.active))
+		return nv_req_fail(req, NV_ERR_NOT_FOUND,
+		    "dealership not found");
+	if (rc != NV_OK)
+		return rc;
+	req->tenant = f.pub.id;
+
+	if ((rc = nv_req_body(req, &body, &len)) != NV_OK)
+		return rc;
+	if (f.pub.webhook_secret != NULL && *f.pub.webhook_secret != '\0' &&
+	    !nv_intake_signature_ok(f.pub.webhook_secret, body, len,
+	    nv_req_env(req, "HTTP_X_NORVALT_SIGNATURE")))
+		return nv_req_fail(req, NV_ERR_UNAUTHORIZED, "X-Norvalt-"
+		    "Signature is missing or does not match the body");
+
+	ct = nv_req_env(req, "CONTENT_TYPE");
+	if (form_ctype(ct, "application/json")) {
+		if (!nv_valid_text(body, len))
+			return nv_req_fail(req, NV_ERR_BAD_REQUEST,
+			    "the body is not valid UTF-8 text");
+		if ((rc = nv_json_parse(req->arena, &req->diag, body, len,
+		    &o)) != NV_OK)
+			return rc;
+		if (!cJSON_IsObject(o))
+			return nv_req_fail(req, NV_ERR_BAD_REQUEST,
+			    "the body must be a JSON object");
+	} else if (form_ctype(ct, "application/x-www-form-urlencoded")) {
+		if ((rc = nv_intake_form_decode(req->arena, &req->diag, body,
+		    len, &o)) != NV_OK)
+			return rc;
+	} else {
+		return nv_req_fail(req, NV_ERR_MEDIA_TYPE, "the body must be "
+		    "application/json or application/x-www-form-urlencoded");
+	}
+
+	key = nv_req_env(req, "HTTP_IDEMPOTENCY_KEY");
+	if (key != NULL && (*key == '\0' || strlen(key) > NV_INTAKE_KEY_MAX ||
+	    !nv_valid_text(key, strlen(key)))) {
+		nv_diag_field(&req->diag, "Idempotency-Key", "must be 1 to %d "
+		    "bytes of text", NV_INTAKE_KEY_MAX);
+		return nv_req_fail(req, NV_ERR_BAD_REQUEST,
+		    "invalid Idempotency-Key header");
+	}
+
+	/* A bot filled the hidden field: look like success, keep nothing. */
+	if (form_honeypot(o))
+		return nv_req_json(req, 200, honey, sizeof(honey) - 1);
+
+	if ((rc = form_lead(req, o, &lead)) != NV_OK)
+		return rc;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.dealership_id = f.pub.id;
+	ctx.actor = FORM_SCOPE;
+	ctx.request_id = req->request_id;
+	rc = nv_intake_submit(req->arena, &req->diag, &ctx, &lead, FORM_SCOPE,
+	    key, &ans);
+	if (rc != NV_OK)
+		return rc;
+	return nv_req_json(req, ans.status, ans.body, strlen(ans.body));
+}
+
+static const struct nv_route webhooks_routes[] = {
+	{ "POST", "/webhooks/form/{dealership_id}", form_post,
+	    NV_ROUTE_PUBLIC },
+	{ NULL, NULL, NULL, 0 }
+};
+
+int
+main(void)
+{
+	static const enum nv_cfg required[] = { NV_CFG_DATABASE_URL };
+
+	nv_config_init("webhooks", required,
+	    sizeof(required) / sizeof(required[0]));
+	return nv_http_serve("webhooks", webhooks_routes);
+}
