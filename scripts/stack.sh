@@ -445,6 +445,14 @@ write_stack_env() {
 		loglevel="${NORVALT_LOG_LEVEL:-info}"
 		outbox="${NORVALT_OUTBOX_DIR:-$OUTBOX}"
 	fi
+	# The Clerk webhook's Svix secret: a fixed one for tests (they sign
+	# with it), else the configured one or a new random one.
+	local clerk_secret
+	if [ "$PROFILE" = test ]; then
+		clerk_secret="whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	else
+		clerk_secret="${NORVALT_CLERK_WEBHOOK_SECRET:-whsec_$(head -c 32 /dev/urandom | base64 -w0)}"
+	fi
 	q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	(
 		umask 077
@@ -462,6 +470,7 @@ write_stack_env() {
 			echo "export NORVALT_ENV=$envname"
 			echo "export NORVALT_LOG_LEVEL=$(q "$loglevel")"
 			echo "export NORVALT_OUTBOX_DIR=$(q "$outbox")"
+			echo "export NORVALT_CLERK_WEBHOOK_SECRET=$(q "$clerk_secret")"
 		} >"$STACKENV.tmp"
 		mv -f "$STACKENV.tmp" "$STACKENV"
 	)
@@ -655,6 +664,19 @@ EOF
 	fi
 	mv -f "$NGXDIR/fastcgi_params.tmp" "$NGXDIR/fastcgi_params"
 
+	# The http-level snippet, with the webhook rate limit of this profile:
+	# the shipped 20 r/s per client address, or NORVALT_WEBHOOK_RATE (the
+	# test profile's default is far higher, since every test client is
+	# 127.0.0.1 and the suites post hundreds of webhooks in seconds).
+	local rate="${NORVALT_WEBHOOK_RATE:-}"
+	[ -n "$rate" ] || { [ "$PROFILE" = test ] && rate=2000r/s; }
+	if [ -n "$rate" ]; then
+		sed "s|rate=[0-9]*r/[sm]|rate=$rate|" "$NV_ROOT/nginx/norvalt-http.conf" \
+		    >"$NGXDIR/norvalt-http.conf"
+	else
+		cp -f "$NV_ROOT/nginx/norvalt-http.conf" "$NGXDIR/norvalt-http.conf"
+	fi
+
 	local workers=auto
 	[ "$PROFILE" = test ] && workers=2
 	{
@@ -691,7 +713,7 @@ EOF
     uwsgi_temp_path "$NGXDIR/uwsgi";
     scgi_temp_path "$NGXDIR/scgi";
 
-    include "$NV_ROOT/nginx/norvalt-http.conf";
+    include "$NGXDIR/norvalt-http.conf";
     access_log "$LOGDIR/nginx-access.log" norvalt buffer=64k flush=1s;
 
     include "$NGXDIR/upstreams.conf";
