@@ -68,6 +68,11 @@ static const struct cfg_def cfg_defs[NV_CFG__COUNT] = {
 	    "NORVALT_CLERK_AUTHORIZED_PARTIES", CFG_TEXT, NULL, 0, 0, NULL, 0 },
 	[NV_CFG_OUTBOX_DIR] = { "NORVALT_OUTBOX_DIR", CFG_PATH, NULL, 0, 0,
 	    NULL, 0 },
+	[NV_CFG_CLERK_WEBHOOK_SECRET] = { "NORVALT_CLERK_WEBHOOK_SECRET",
+	    CFG_TEXT, NULL, 0, 0, NULL, 1 },
+	[NV_CFG_CLERK_ROLE_MAP] = { "NORVALT_CLERK_ROLE_MAP", CFG_TEXT,
+	    "org:admin=admin,org:manager=manager,org:member=sales_rep", 0, 0,
+	    NULL, 0 },
 };
 
 static char *cfg_values[NV_CFG__COUNT];
