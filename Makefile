@@ -46,7 +46,7 @@ INTEG_SRCS := $(wildcard tests/integration/check_*.c)
 INTEGS     := $(INTEG_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all build tests deps run stop status test sanitize migrate seed \
-	token bench lint install clean
+	token bench fuzz lint install clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -118,6 +118,10 @@ seed:
 # The benchmark of bench/ (not part of make test): bench/RESULTS.md.
 bench: build
 	@scripts/bench.sh
+
+# libFuzzer targets of tests/fuzz/ (clang), FUZZ_SECONDS each (default 60).
+fuzz:
+	@scripts/fuzz.sh
 
 # make token USER=<clerk_user_id> [ORG=<clerk_org_id>] [TTL=<seconds>]:
 # a dev token for the local stack, alone on the last line.
