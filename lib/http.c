@@ -4,6 +4,7 @@
  * Uses fcgiapp.h (not fcgi_stdio.h, which redefines stdio).  One arena per
  * process, reset at the top of each request.
  */
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -111,6 +112,18 @@ nv_req_json(struct nv_req *req, int status, const char *body, size_t len)
 }
 
 enum nv_err
+nv_req_body_set(struct nv_req *req, int status, const char *ctype,
+    const char *body, size_t len)
+{
+	assert(ctype != NULL && strpbrk(ctype, "\r\n") == NULL);
+	req->status = status;
+	req->body = body;
+	req->body_len = len;
+	req->ctype = ctype;
+	return NV_OK;
+}
+
+enum nv_err
 nv_req_created(struct nv_req *req, const char *collection, const char *body)
 {
 	const cJSON *id;
@@ -134,13 +147,15 @@ http_write(struct nv_req *req)
 	/* libfcgi's own printf knows no %zu: it fails on it and writes nothing. */
 	rc = FCGX_FPrintF(r->out,
 	    "Status: %d %s\r\n"
-	    "Content-Type: application/json; charset=utf-8\r\n"
+	    "Content-Type: %s\r\n"
 	    "Content-Length: %lu\r\n"
 	    "X-Request-Id: %s\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "%s\r\n", req->status, http_reason(req->status),
-	    (unsigned long)req->body_len, req->request_id,
+	    req->ctype != NULL ? req->ctype :
+	    "application/json; charset=utf-8", (unsigned long)req->body_len,
+	    req->request_id,
 	    req->headers != NULL ? req->headers : "");
 	if (rc >= 0 && req->body_len > 0 && strcmp(req->method, "HEAD") != 0)
 		rc = FCGX_PutStr(req->body, (int)req->body_len, r->out);
@@ -506,6 +521,8 @@ http_handle(struct nv_req *req, const struct nv_route *routes)
 	nv_log_set_request(req->request_id, NULL, req->path);
 
 	rc = http_route(req, routes);
+	if (rc != NV_OK || req->status == 0)
+		req->ctype = NULL;	/* errors are always JSON */
 	if (rc != NV_OK) {
 		/* An error replaces whatever a handler had set. */
 		if (rc == NV_ERR_INTERNAL)

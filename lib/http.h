@@ -80,6 +80,7 @@ struct nv_req {
 	size_t		 nq;
 	const struct nv_principal *auth;/* the caller, on routes with roles */
 	const struct nv_route *rt;	/* the matched route */
+	const char	*ctype;		/* response Content-Type; NULL: JSON */
 };
 
 /*
@@ -112,6 +113,14 @@ void nv_req_header(struct nv_req *req, const char *name, const char *value);
  */
 enum nv_err nv_req_json(struct nv_req *req, int status, const char *body,
     size_t len);
+
+/*
+ * Like nv_req_json for a body that is not JSON (TwiML): ctype is the
+ * Content-Type, static or in the arena, one header value (no CR/LF).
+ * Errors returned afterwards still replace it with a JSON error.
+ */
+enum nv_err nv_req_body_set(struct nv_req *req, int status,
+    const char *ctype, const char *body, size_t len);
 
 /*
  * 201 Created with body (a JSON object that has an "id") and a Location
