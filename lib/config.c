@@ -73,6 +73,12 @@ static const struct cfg_def cfg_defs[NV_CFG__COUNT] = {
 	[NV_CFG_CLERK_ROLE_MAP] = { "NORVALT_CLERK_ROLE_MAP", CFG_TEXT,
 	    "org:admin=admin,org:manager=manager,org:member=sales_rep", 0, 0,
 	    NULL, 0 },
+	[NV_CFG_TWILIO_AUTH_TOKEN] = { "NORVALT_TWILIO_AUTH_TOKEN", CFG_TEXT,
+	    NULL, 0, 0, NULL, 1 },
+	[NV_CFG_PUBLIC_URL] = { "NORVALT_PUBLIC_URL", CFG_URL, NULL, 0, 0,
+	    NULL, 0 },
+	[NV_CFG_MAILGUN_SIGNING_KEY] = { "NORVALT_MAILGUN_SIGNING_KEY",
+	    CFG_TEXT, NULL, 0, 0, NULL, 1 },
 };
 
 static char *cfg_values[NV_CFG__COUNT];

@@ -471,6 +471,13 @@ write_stack_env() {
 			echo "export NORVALT_LOG_LEVEL=$(q "$loglevel")"
 			echo "export NORVALT_OUTBOX_DIR=$(q "$outbox")"
 			echo "export NORVALT_CLERK_WEBHOOK_SECRET=$(q "$clerk_secret")"
+			if [ "$PROFILE" = test ]; then echo "export NORVALT_MAILGUN_SIGNING_KEY=$(q "key-test-mailgun-signing-3f9a2c71")"; fi
+			if [ "$PROFILE" = test ]; then
+				# Twilio: a fixed Auth Token the tests sign with, and
+				# the URL they post to as the signed public URL.
+				echo "export NORVALT_TWILIO_AUTH_TOKEN=$(q "test_twilio_auth_token_5b1e0c7d")"
+				echo "export NORVALT_PUBLIC_URL=$(q "http://127.0.0.1:$PORT")"
+			fi
 		} >"$STACKENV.tmp"
 		mv -f "$STACKENV.tmp" "$STACKENV"
 	)
