@@ -79,6 +79,14 @@ static const struct cfg_def cfg_defs[NV_CFG__COUNT] = {
 	    NULL, 0 },
 	[NV_CFG_MAILGUN_SIGNING_KEY] = { "NORVALT_MAILGUN_SIGNING_KEY",
 	    CFG_TEXT, NULL, 0, 0, NULL, 1 },
+	[NV_CFG_META_APP_SECRET] = { "NORVALT_META_APP_SECRET", CFG_TEXT,
+	    NULL, 0, 0, NULL, 1 },
+	[NV_CFG_META_VERIFY_TOKEN] = { "NORVALT_META_VERIFY_TOKEN", CFG_TEXT,
+	    NULL, 0, 0, NULL, 1 },
+	[NV_CFG_META_PAGE_TOKEN] = { "NORVALT_META_PAGE_TOKEN", CFG_TEXT,
+	    NULL, 0, 0, NULL, 1 },
+	[NV_CFG_META_GRAPH_URL] = { "NORVALT_META_GRAPH_URL", CFG_URL,
+	    "https://graph.facebook.com/v19.0", 0, 0, NULL, 0 },
 };
 
 static char *cfg_values[NV_CFG__COUNT];

@@ -478,6 +478,14 @@ write_stack_env() {
 				echo "export NORVALT_TWILIO_AUTH_TOKEN=$(q "test_twilio_auth_token_5b1e0c7d")"
 				echo "export NORVALT_PUBLIC_URL=$(q "http://127.0.0.1:$PORT")"
 			fi
+			if [ "$PROFILE" = test ]; then
+				# Meta: fixed secrets the tests sign with, and the
+				# loopback Graph server check_webhook_facebook runs.
+				echo "export NORVALT_META_APP_SECRET=$(q "test_meta_app_secret_7d2e91a4")"
+				echo "export NORVALT_META_VERIFY_TOKEN=$(q "test_meta_verify_token_c41b")"
+				echo "export NORVALT_META_PAGE_TOKEN=$(q "test_meta_page_token_0f6a")"
+				echo "export NORVALT_META_GRAPH_URL=$(q "http://127.0.0.1:18991")"
+			fi
 		} >"$STACKENV.tmp"
 		mv -f "$STACKENV.tmp" "$STACKENV"
 	)

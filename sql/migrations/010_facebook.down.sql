@@ -1,0 +1,1 @@
+DROP FUNCTION public.nv_dealership_by_page(text);
