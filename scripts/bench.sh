@@ -11,6 +11,9 @@
 #   deep      GET   /api/leads?limit=50&cursor=<after row 15,000>
 #   by_id     GET   /api/leads/{id}
 #   patch     PATCH /api/leads/{id}          {"status": ...}
+#   webhook   POST  /webhooks/form/{dealership_id}   a distinct person each
+#             (the last bench dealership, which has no webhook secret; the
+#             leads it creates are deleted again afterwards)
 #
 # and pgbench against the list statement of lib/models/lead.c (as the app
 # role, -M prepared), reads the RSS of each leads FastCGI worker, and writes
@@ -23,7 +26,7 @@
 #   NV_BENCH_DURATION                  seconds per wrk/pgbench run (15)
 #   NV_BENCH_WARMUP                    seconds of warm-up per scenario (3)
 #   NV_BENCH_CONNECTIONS / _THREADS    wrk -c / -t (32 / 2); pgbench -c / -j too
-#   NV_BENCH_PROCS                     leads FastCGI workers (4)
+#   NV_BENCH_PROCS                     leads and webhooks FastCGI workers (4)
 #   NV_BENCH_DEALERS / NV_BENCH_LEADS  data size (50 / 20000)
 #   NV_BENCH_ONLY                      scenarios to run, e.g. "list deep"
 #   NV_BENCH_REGENERATE=1              regenerate the data even if cached
@@ -50,10 +53,16 @@ THREADS="${NV_BENCH_THREADS:-2}"
 PROCS="${NV_BENCH_PROCS:-4}"
 DEALERS="${NV_BENCH_DEALERS:-50}"
 LEADS="${NV_BENCH_LEADS:-20000}"
-ONLY="${NV_BENCH_ONLY:-list status deep by_id patch pgbench}"
+ONLY="${NV_BENCH_ONLY:-list status deep by_id patch webhook pgbench}"
 DEEP_ROWS=15000
 # The leads FastCGI group's worker count (stack.sh reads NORVALT_PROCS_<NAME>).
 export NORVALT_PROCS_LEADS="$PROCS"
+export NORVALT_PROCS_WEBHOOKS="$PROCS"
+# The shipped webhook rate limit (nginx/norvalt-http.conf, 20 r/s per client
+# address) would turn the webhook scenario into a 429 test: every wrk
+# connection comes from 127.0.0.1.  scripts/stack.sh writes this rate into
+# the bench stack's nginx configuration instead.
+export NORVALT_WEBHOOK_RATE=100000r/s
 
 for v in DURATION WARMUP CONNS THREADS PROCS DEALERS LEADS; do
 	[[ "${!v}" =~ ^[0-9]+$ ]] || nv_die "NV_BENCH_$v must be a number (got '${!v}')"
@@ -72,11 +81,17 @@ DEALER_NO=1
 DEALER_ID="bbbbbbbb-0000-4000-8000-000000000001"
 ORG="org_bench_01"
 USER_ID="user_bench_01_rep1"
+# The webhook scenario posts to the last bench dealership, not the one the
+# read scenarios use, and its e-mail addresses end in WH_DOMAIN.
+WH_DEALER_NO="$DEALERS"
+WH_DEALER_ID="$(printf 'bbbbbbbb-0000-4000-8000-%012d' "$WH_DEALER_NO")"
+WH_DOMAIN="webhook.bench.example"
+WH_TAG="$(date +%s)"
 
 for tool in wrk pgbench psql curl awk cc; do
 	command -v "$tool" >/dev/null 2>&1 || nv_die "$tool is not installed (scripts/deps.sh installs it)"
 done
-for f in "$NV_BUILD_ROOT/cgi-bin/leads" "$NV_BUILD_ROOT/bin/norvalt-token" "$NV_BUILD_ROOT/lib/libnorvalt.a"; do
+for f in "$NV_BUILD_ROOT/cgi-bin/leads" "$NV_BUILD_ROOT/cgi-bin/webhooks" "$NV_BUILD_ROOT/bin/norvalt-token" "$NV_BUILD_ROOT/lib/libnorvalt.a"; do
 	[ -e "$f" ] || nv_die "$f not found; build first (make build)"
 done
 
@@ -174,6 +189,20 @@ OWNER_PW="$(url_password "$NORVALT_DATABASE_OWNER_URL")"
 APP_BASE="$(url_base "$DATABASE_URL")"
 APP_PW="$(url_password "$DATABASE_URL")"
 mkdir -p "$LOGS"
+
+# The leads the webhook scenario created (and what hangs off them: the
+# messages and reply jobs go with ON DELETE CASCADE, the idempotency keys
+# explicitly), so the dealership keeps exactly its generated leads and the
+# cache stays valid.  Also run before the data check, in case an earlier
+# run was interrupted.
+webhook_cleanup() {
+	owner_query "$WH_DEALER_NO" "DELETE FROM public.idempotency_keys WHERE scope = 'webhook:form' AND key LIKE 'bench-wh-%';
+WITH d AS (DELETE FROM public.leads WHERE email LIKE '%@$WH_DOMAIN' RETURNING 1) SELECT count(*) FROM d;"
+}
+if want webhook; then
+	n="$(webhook_cleanup | tail -n 1)"
+	[ "${n:-0}" = 0 ] || say "deleted $n leads left over from an earlier webhook run"
+fi
 
 # --------------------------------------------------------------- the data
 
@@ -292,13 +321,14 @@ cp "$WORK/list.pgbench" "$LOGS/list.pgbench"
 
 # ------------------------------------------------------ scenarios, checked
 
-declare -a SCEN=(list status deep by_id patch)
+declare -a SCEN=(list status deep by_id patch webhook)
 declare -A LABEL=(
 	[list]="GET /api/leads?limit=50"
 	[status]="GET /api/leads?status=qualified&limit=50"
 	[deep]="GET /api/leads?limit=50&cursor=(row $DEEP_ROWS)"
 	[by_id]="GET /api/leads/{id}"
 	[patch]="PATCH /api/leads/{id}"
+	[webhook]="POST /webhooks/form/{id} (new leads)"
 )
 declare -A URLPATH=(
 	[list]="/api/leads?limit=50"
@@ -306,8 +336,9 @@ declare -A URLPATH=(
 	[deep]="/api/leads?limit=50&cursor=$DEEP_CURSOR"
 	[by_id]="/"
 	[patch]="/"
+	[webhook]="/webhooks/form/$WH_DEALER_ID"
 )
-declare -A SCRIPT=([list]=get.lua [status]=get.lua [deep]=get.lua [by_id]=by_id.lua [patch]=patch.lua)
+declare -A SCRIPT=([list]=get.lua [status]=get.lua [deep]=get.lua [by_id]=by_id.lua [patch]=patch.lua [webhook]=webhook.lua)
 
 FIRST_ID="$(head -n 1 "$IDS")"
 check() { # name method path [body] -> prints the status, body in $WORK/check.json
@@ -328,7 +359,21 @@ json_ok() { # condition [x]
 say "check every scenario once (curl)"
 bad=0
 for s in "${SCEN[@]}"; do
+	[ "$s" != webhook ] || want webhook || continue
 	case "$s" in
+		webhook)
+			# No token and no signature: the dealership must have no secret.
+			sec="$(owner_query "$WH_DEALER_NO" "SELECT coalesce(settings->>'webhook_secret', '') FROM public.dealerships WHERE id = '$WH_DEALER_ID';")"
+			if [ -n "$sec" ]; then
+				echo "!!! dealership $WH_DEALER_ID has a webhook_secret; the webhook scenario posts unsigned"
+				exit 1
+			fi
+			code="$(curl -s -o "$WORK/check.json" -w '%{http_code}' -X POST \
+				-H 'Content-Type: application/json' -H "Idempotency-Key: bench-wh-$WH_TAG-check" \
+				--data "{\"name\":\"Bench Check\",\"email\":\"check-$WH_TAG@$WH_DOMAIN\",\"phone\":\"+4749999999\",\"message\":\"check\"}" \
+				"$BASE_URL${URLPATH[$s]}" || echo 000)"
+			[ "$code" = 201 ] || code="$code (want 201)"
+			ok="$(json_ok "j->>'duplicate' = 'false' AND j->>'lead_id' IS NOT NULL")" ;;
 		by_id) code="$(check "$s" GET "/api/leads/$FIRST_ID")"
 			ok="$(json_ok "j->>'id' = :'x'" "$FIRST_ID")" ;;
 		patch) code="$(check "$s" PATCH "/api/leads/$FIRST_ID" '{"status":"contacted"}')"
@@ -371,9 +416,10 @@ run_child() { # outfile cmd...
 	CHILD=""
 	return "$rc"
 }
-run_wrk() { # name duration outfile
+run_wrk() { # name duration outfile [webhook run number]
 	local s="$1"
-	BENCH_TOKEN="$TOKEN" BENCH_IDS="$IDS" BENCH_LUA_DIR="$BENCH/wrk" run_child "$3" \
+	BENCH_TOKEN="$TOKEN" BENCH_IDS="$IDS" BENCH_LUA_DIR="$BENCH/wrk" \
+	BENCH_WH_RUN="${4:-0}" BENCH_WH_THREADS="$THREADS" BENCH_WH_TAG="$WH_TAG" run_child "$3" \
 		wrk -t"$THREADS" -c"$CONNS" -d"${2}s" --latency -s "$BENCH/wrk/${SCRIPT[$s]}" \
 		"$BASE_URL${URLPATH[$s]}"
 }
@@ -384,10 +430,10 @@ say "wrk -t$THREADS -c$CONNS -d${DURATION}s --latency (after ${WARMUP}s of warm-
 for s in "${SCEN[@]}"; do
 	want "$s" || continue
 	if [ "$WARMUP" -gt 0 ]; then
-		run_wrk "$s" "$WARMUP" "$LOGS/$s.warmup.txt" || true
+		run_wrk "$s" "$WARMUP" "$LOGS/$s.warmup.txt" 0 || true
 	fi
 	out="$LOGS/$s.txt"
-	if ! run_wrk "$s" "$DURATION" "$out"; then
+	if ! run_wrk "$s" "$DURATION" "$out" 1; then
 		echo "!!! wrk failed for ${LABEL[$s]}:"
 		sed 's/^/    /' "$out"
 		exit 1
@@ -400,9 +446,23 @@ for s in "${SCEN[@]}"; do
 	P99[$s]="$(awk -v u="$(field p99_us "$out")" 'BEGIN { printf "%.2f", u / 1000 }')"
 	NON2XX[$s]="$(field status_errors "$out")"
 	SOCKERR[$s]=$(($(field connect "$out") + $(field read "$out") + $(field write "$out") + $(field timeout "$out")))
+	if [ "$s" = webhook ]; then
+		WH_CREATED="$(sed -n 's/^BENCHWH .*created=\([0-9]*\).*/\1/p' "$out" | tail -n 1)"
+		WH_DUP="$(sed -n 's/^BENCHWH .*duplicate=\([0-9]*\).*/\1/p' "$out" | tail -n 1)"
+		WH_OTHER="$(sed -n 's/^BENCHWH .*other=\([0-9]*\).*/\1/p' "$out" | tail -n 1)"
+		# leads/s: the 2xx answers (201 new + 200 duplicate) per second.
+		RPS[$s]="$(awk -v r="$((${WH_CREATED:-0} + ${WH_DUP:-0}))" -v d="$dur" 'BEGIN { printf "%.0f", r / (d / 1e6) }')"
+		WH_CREATED_RPS="$(awk -v r="${WH_CREATED:-0}" -v d="$dur" 'BEGIN { printf "%.0f", r / (d / 1e6) }')"
+	fi
 	printf '    %-48s %8s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s  socket errors %s\n' \
 		"${LABEL[$s]}" "${RPS[$s]}" "${P50[$s]}" "${P99[$s]}" "${NON2XX[$s]}" "${SOCKERR[$s]}"
+	[ "$s" != webhook ] || printf '    %-48s 201 new lead %s (%s/s), 200 duplicate %s, other %s\n' "" \
+		"${WH_CREATED:-?}" "${WH_CREATED_RPS:-?}" "${WH_DUP:-?}" "${WH_OTHER:-?}"
 done
+if want webhook; then
+	n="$(webhook_cleanup | tail -n 1)"
+	echo "    deleted the $n leads the webhook scenario created (messages and reply jobs with them)"
+fi
 
 # --------------------------------------------------------------- pgbench
 
@@ -479,6 +539,10 @@ if want by_id; then
 	if ge "${RPS[by_id]}" 4000; then verdict by_id 1; else verdict by_id 0; fi
 fi
 if want patch; then TARGET[patch]="(none)"; VERDICT[patch]="-"; fi
+if want webhook; then
+	TARGET[webhook]=">= 1500 leads/s"
+	if ge "${RPS[webhook]}" 1500; then verdict webhook 1; else verdict webhook 0; fi
+fi
 RSS_VERDICT=met
 lt "$RSS_MAX_MIB" 8 || { RSS_VERDICT=MISSED; MISSED=$((MISSED + 1)); }
 APP_RATIO=""
@@ -556,6 +620,10 @@ if [ "${NV_BENCH_NO_RESULTS:-0}" != 1 ]; then
 		echo
 		[ -z "$APP_RATIO" ] || echo "- page one through nginx + FastCGI + auth vs the same SQL from pgbench: **$APP_RATIO**"
 		[ -z "$DEEP_RATIO" ] || echo "- page one / deep page throughput: **$DEEP_RATIO** (target <= 1.3)"
+		if want webhook; then
+			echo "- webhook ingest (\`POST /webhooks/form/$WH_DEALER_ID\`, JSON, no signature: the dealership has no webhook secret; a distinct e-mail, phone and Idempotency-Key per request): req/s is **leads/s, the 2xx answers per second**; ${WH_CREATED:-?} answered 201 (new lead + inbound message + reply job, ${WH_CREATED_RPS:-?}/s), ${WH_DUP:-?} answered 200 (duplicate), ${WH_OTHER:-?} anything else. The leads are deleted again after the run."
+			echo "- the bench stack's nginx runs with **NORVALT_WEBHOOK_RATE=100000r/s** instead of the shipped webhook limit (20 r/s per client address, nginx/norvalt-http.conf), since all of wrk's connections come from 127.0.0.1; $PROCS webhooks FastCGI workers"
+		fi
 		echo "- leads worker RSS: max $RSS_MAX_MIB MiB (VmRSS/VmHWM; target < 8 MiB, $RSS_VERDICT); private memory (RssAnon) max $ANON_MAX_MIB MiB. VmRSS includes the clean pages of the shared libraries (libpq with its libldap/gnutls/krb5, OpenSSL 3), mapped once for all workers:"
 		for l in "${RSS_LINES[@]}"; do echo "  - $l"; done
 		if [ "$TOTAL_BAD" -gt 0 ]; then
@@ -579,6 +647,7 @@ if [ "${NV_BENCH_NO_RESULTS:-0}" != 1 ]; then
 				list | status) tgt=2500 ;;
 				deep) [ -n "$DEEP_RATIO" ] && tgt="$(awk -v a="${RPS[list]}" 'BEGIN { printf "%.0f", a / 1.3 }')" ;;
 				by_id) tgt=4000 ;;
+				webhook) tgt=1500 ;;
 			esac
 			printf '%s\t%s\t%s\t%s\t%s\n' "${LABEL[$s]}" "${RPS[$s]}" "$tgt" "${VERDICT[$s]}" "p50 ${P50[$s]} ms, p99 ${P99[$s]} ms"
 		done
