@@ -27,65 +27,30 @@
 
 #define ADF_SCOPE	"webhook:adf"
 
-struct adf_lookup {
-	const char		*id;
-	struct nv_dealership_pub pub;
-};
-
-static enum nv_err
-adf_lookup_work(struct nv_arena *a, struct nv_diag *d, void *arg)
-{
-	struct adf_lookup *f = arg;
-
-	return nv_dealership_lookup(a, d, f->id, &f->pub);
-}
-
-/* 1 when the media type of ct (parameters ignored) is type. */
-static int
-adf_ctype(const char *ct, const char *type)
-{
-	size_t n = strlen(type);
-
-	return ct != NULL && strncasecmp(ct, type, n) == 0 &&
-	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
 static enum nv_err
 adf_post(struct nv_req *req)
 {
 	struct nv_intake_answer ans;
 	struct nv_adf_lead adf;
-	struct adf_lookup f;
+	struct nv_dealership_pub pub;
 	struct nv_rls_ctx ctx;
-	const char *body, *ct, *key;
+	const char *body, *key;
 	enum nv_err rc;
 	size_t len;
 
-	memset(&f, 0, sizeof(f));
-	f.id = nv_req_param(req, "dealership_id");
-	if (f.id == NULL || !nv_valid_uuid(f.id)) {
-		nv_diag_field(&req->diag, "dealership_id", "must be a uuid");
-		return nv_req_fail(req, NV_ERR_BAD_REQUEST,
-		    "dealership_id is not a valid id");
-	}
-	rc = nv_db_tx(req->arena, &req->diag, NULL, adf_lookup_work, &f);
-	if (rc == NV_ERR_NOT_FOUND || (rc == NV_OK && !f.pub.active))
-		return nv_req_fail(req, NV_ERR_NOT_FOUND,
-		    "dealership not found");
-	if (rc != NV_OK)
+	if ((rc = nv_intake_dealership(req, &pub)) != NV_OK)
 		return rc;
-	req->tenant = f.pub.id;
 
 	if ((rc = nv_req_body(req, &body, &len)) != NV_OK)
 		return rc;
-	if (f.pub.webhook_secret != NULL && *f.pub.webhook_secret != '\0' &&
-	    !nv_intake_signature_ok(f.pub.webhook_secret, body, len,
+	if (pub.webhook_secret != NULL && *pub.webhook_secret != '\0' &&
+	    !nv_intake_signature_ok(pub.webhook_secret, body, len,
 	    nv_req_env(req, "HTTP_X_NORVALT_SIGNATURE")))
 		return nv_req_fail(req, NV_ERR_UNAUTHORIZED, "X-Norvalt-"
 		    "Signature is missing or does not match the body");
 
-	ct = nv_req_env(req, "CONTENT_TYPE");
-	if (!adf_ctype(ct, "application/xml") && !adf_ctype(ct, "text/xml"))
+	if (!nv_req_ctype_is(req, "application/xml") &&
+	    !nv_req_ctype_is(req, "text/xml"))
 		return nv_req_fail(req, NV_ERR_MEDIA_TYPE,
 		    "the body must be application/xml or text/xml");
 
@@ -102,7 +67,7 @@ adf_post(struct nv_req *req)
 	    NV_OK)
 		return rc;
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.dealership_id = f.pub.id;
+	ctx.dealership_id = pub.id;
 	ctx.actor = ADF_SCOPE;
 	ctx.request_id = req->request_id;
 	rc = nv_intake_submit(req->arena, &req->diag, &ctx, &adf.lead,

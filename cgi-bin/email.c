@@ -39,29 +39,6 @@
 /* Largest single field or attachment of a multipart post. */
 #define EMAIL_PART_MAX	(512 * 1024)
 
-struct email_lookup {
-	const char		*id;
-	struct nv_dealership_pub pub;
-};
-
-static enum nv_err
-email_lookup_work(struct nv_arena *a, struct nv_diag *d, void *arg)
-{
-	struct email_lookup *f = arg;
-
-	return nv_dealership_lookup(a, d, f->id, &f->pub);
-}
-
-/* 1 when the media type of ct (parameters ignored) is type. */
-static int
-email_ctype(const char *ct, const char *type)
-{
-	size_t n = strlen(type);
-
-	return ct != NULL && strncasecmp(ct, type, n) == 0 &&
-	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
 static void
 email_json_delete(void *p)
 {
@@ -117,27 +94,15 @@ email_post(struct nv_req *req)
 {
 	struct nv_intake_answer ans;
 	struct nv_intake_lead lead;
-	struct email_lookup f;
+	struct nv_dealership_pub pub;
 	struct nv_rls_ctx ctx;
 	const char *body, *ct, *key, *token;
 	enum nv_err rc;
 	size_t len;
 	cJSON *o;
 
-	memset(&f, 0, sizeof(f));
-	f.id = nv_req_param(req, "dealership_id");
-	if (f.id == NULL || !nv_valid_uuid(f.id)) {
-		nv_diag_field(&req->diag, "dealership_id", "must be a uuid");
-		return nv_req_fail(req, NV_ERR_BAD_REQUEST,
-		    "dealership_id is not a valid id");
-	}
-	rc = nv_db_tx(req->arena, &req->diag, NULL, email_lookup_work, &f);
-	if (rc == NV_ERR_NOT_FOUND || (rc == NV_OK && !f.pub.active))
-		return nv_req_fail(req, NV_ERR_NOT_FOUND,
-		    "dealership not found");
-	if (rc != NV_OK)
+	if ((rc = nv_intake_dealership(req, &pub)) != NV_OK)
 		return rc;
-	req->tenant = f.pub.id;
 
 	key = nv_config_str(NV_CFG_MAILGUN_SIGNING_KEY);
 	if (key == NULL || *key == '\0') {
@@ -149,10 +114,10 @@ email_post(struct nv_req *req)
 	if ((rc = nv_req_body(req, &body, &len)) != NV_OK)
 		return rc;
 	ct = nv_req_env(req, "CONTENT_TYPE");
-	if (email_ctype(ct, "application/x-www-form-urlencoded"))
+	if (nv_req_ctype_is(req, "application/x-www-form-urlencoded"))
 		rc = nv_intake_form_decode(req->arena, &req->diag, body, len,
 		    &o);
-	else if (email_ctype(ct, "multipart/form-data"))
+	else if (nv_req_ctype_is(req, "multipart/form-data"))
 		rc = email_multipart(req, ct, body, len, &o);
 	else
 		return nv_req_fail(req, NV_ERR_MEDIA_TYPE, "the body must be "
@@ -174,7 +139,7 @@ email_post(struct nv_req *req)
 	if ((rc = nv_mailgun_lead(req->arena, &req->diag, o, &lead)) != NV_OK)
 		return rc;
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.dealership_id = f.pub.id;
+	ctx.dealership_id = pub.id;
 	ctx.actor = EMAIL_SCOPE;
 	ctx.request_id = req->request_id;
 	rc = nv_intake_submit(req->arena, &req->diag, &ctx, &lead,

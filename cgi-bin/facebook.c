@@ -30,16 +30,6 @@
 #include "../lib/meta.h"
 #include "../lib/rls.h"
 
-/* 1 when the media type of ct (parameters ignored) is type. */
-static int
-fb_ctype(const char *ct, const char *type)
-{
-	size_t n = strlen(type);
-
-	return ct != NULL && strncasecmp(ct, type, n) == 0 &&
-	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
 static enum nv_err
 fb_verify(struct nv_req *req)
 {
@@ -165,7 +155,7 @@ fb_post(struct nv_req *req)
 		return nv_req_fail(req, NV_ERR_UNAVAILABLE,
 		    "the Facebook webhook is not configured");
 	}
-	if (!fb_ctype(nv_req_env(req, "CONTENT_TYPE"), "application/json"))
+	if (!nv_req_ctype_is(req, "application/json"))
 		return nv_req_fail(req, NV_ERR_MEDIA_TYPE,
 		    "the body must be application/json");
 	if ((rc = nv_req_body(req, &body, &len)) != NV_OK)

@@ -39,29 +39,6 @@
 	"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"
 #define SMS_BODY_MAX	20000
 
-struct sms_lookup {
-	const char		*id;
-	struct nv_dealership_pub pub;
-};
-
-static enum nv_err
-sms_lookup_work(struct nv_arena *a, struct nv_diag *d, void *arg)
-{
-	struct sms_lookup *f = arg;
-
-	return nv_dealership_lookup(a, d, f->id, &f->pub);
-}
-
-/* 1 when the media type of ct (parameters ignored) is type. */
-static int
-sms_ctype(const char *ct, const char *type)
-{
-	size_t n = strlen(type);
-
-	return ct != NULL && strncasecmp(ct, type, n) == 0 &&
-	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
 /* A posted string parameter, or NULL when absent. */
 static const char *
 sms_field(const cJSON *o, const char *name)
@@ -153,27 +130,15 @@ sms_post(struct nv_req *req)
 	struct nv_intake_answer ans;
 	struct nv_intake_lead lead;
 	enum nv_twilio_keyword kw;
-	struct sms_lookup f;
+	struct nv_dealership_pub pub;
 	struct nv_rls_ctx ctx;
 	const char *body, *token, *sid;
 	enum nv_err rc;
 	size_t len;
 	cJSON *o;
 
-	memset(&f, 0, sizeof(f));
-	f.id = nv_req_param(req, "dealership_id");
-	if (f.id == NULL || !nv_valid_uuid(f.id)) {
-		nv_diag_field(&req->diag, "dealership_id", "must be a uuid");
-		return nv_req_fail(req, NV_ERR_BAD_REQUEST,
-		    "dealership_id is not a valid id");
-	}
-	rc = nv_db_tx(req->arena, &req->diag, NULL, sms_lookup_work, &f);
-	if (rc == NV_ERR_NOT_FOUND || (rc == NV_OK && !f.pub.active))
-		return nv_req_fail(req, NV_ERR_NOT_FOUND,
-		    "dealership not found");
-	if (rc != NV_OK)
+	if ((rc = nv_intake_dealership(req, &pub)) != NV_OK)
 		return rc;
-	req->tenant = f.pub.id;
 
 	token = nv_config_str(NV_CFG_TWILIO_AUTH_TOKEN);
 	if (token == NULL || *token == '\0') {
@@ -182,7 +147,7 @@ sms_post(struct nv_req *req)
 		return nv_req_fail(req, NV_ERR_UNAVAILABLE,
 		    "the SMS webhook is not configured");
 	}
-	if (!sms_ctype(nv_req_env(req, "CONTENT_TYPE"),
+	if (!nv_req_ctype_is(req,
 	    "application/x-www-form-urlencoded"))
 		return nv_req_fail(req, NV_ERR_MEDIA_TYPE, "the body must be "
 		    "application/x-www-form-urlencoded");
@@ -207,7 +172,7 @@ sms_post(struct nv_req *req)
 		return rc;
 
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.dealership_id = f.pub.id;
+	ctx.dealership_id = pub.id;
 	ctx.actor = NV_TWILIO_SCOPE;
 	ctx.request_id = req->request_id;
 	kw = nv_twilio_keyword(lead.message);

@@ -4,7 +4,7 @@
  *   POST /webhooks/form/{dealership_id}   a website's lead form
  *
  * No token: the dealership comes from the path and is resolved by the
- * database (nv_dealership_lookup) before anything else; only then is its
+ * database (nv_intake_dealership) before anything else; only then is its
  * id used as the RLS context.  When the dealership has a webhook secret,
  * X-Norvalt-Signature is checked over the raw body before it is parsed.
  * The form's fields become a struct nv_intake_lead; lib/intake does the
@@ -37,29 +37,6 @@ static const char *const form_utm[] = {
 static const char *const form_consents[] = {
 	"consent_email", "consent_sms", "consent_marketing", NULL
 };
-
-struct form_lookup {
-	const char		*id;
-	struct nv_dealership_pub pub;
-};
-
-static enum nv_err
-form_lookup_work(struct nv_arena *a, struct nv_diag *d, void *arg)
-{
-	struct form_lookup *f = arg;
-
-	return nv_dealership_lookup(a, d, f->id, &f->pub);
-}
-
-/* 1 when the media type of ct (parameters ignored) is type. */
-static int
-form_ctype(const char *ct, const char *type)
-{
-	size_t n = strlen(type);
-
-	return ct != NULL && strncasecmp(ct, type, n) == 0 &&
-	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
 
 /*
  * A text field: absent, null or blank is NULL; a string is trimmed and
@@ -260,38 +237,25 @@ form_post(struct nv_req *req)
 	static const char honey[] = "{\"lead_id\":null,\"accepted\":true}";
 	struct nv_intake_answer ans;
 	struct nv_intake_lead lead;
-	struct form_lookup f;
+	struct nv_dealership_pub pub;
 	struct nv_rls_ctx ctx;
-	const char *body, *ct, *key;
+	const char *body, *key;
 	enum nv_err rc;
 	size_t len;
 	cJSON *o;
 
-	memset(&f, 0, sizeof(f));
-	f.id = nv_req_param(req, "dealership_id");
-	if (f.id == NULL || !nv_valid_uuid(f.id)) {
-		nv_diag_field(&req->diag, "dealership_id", "must be a uuid");
-		return nv_req_fail(req, NV_ERR_BAD_REQUEST,
-		    "dealership_id is not a valid id");
-	}
-	rc = nv_db_tx(req->arena, &req->diag, NULL, form_lookup_work, &f);
-	if (rc == NV_ERR_NOT_FOUND || (rc == NV_OK && !f.pub.active))
-		return nv_req_fail(req, NV_ERR_NOT_FOUND,
-		    "dealership not found");
-	if (rc != NV_OK)
+	if ((rc = nv_intake_dealership(req, &pub)) != NV_OK)
 		return rc;
-	req->tenant = f.pub.id;
 
 	if ((rc = nv_req_body(req, &body, &len)) != NV_OK)
 		return rc;
-	if (f.pub.webhook_secret != NULL && *f.pub.webhook_secret != '\0' &&
-	    !nv_intake_signature_ok(f.pub.webhook_secret, body, len,
+	if (pub.webhook_secret != NULL && *pub.webhook_secret != '\0' &&
+	    !nv_intake_signature_ok(pub.webhook_secret, body, len,
 	    nv_req_env(req, "HTTP_X_NORVALT_SIGNATURE")))
 		return nv_req_fail(req, NV_ERR_UNAUTHORIZED, "X-Norvalt-"
 		    "Signature is missing or does not match the body");
 
-	ct = nv_req_env(req, "CONTENT_TYPE");
-	if (form_ctype(ct, "application/json")) {
+	if (nv_req_ctype_is(req, "application/json")) {
 		if (!nv_valid_text(body, len))
 			return nv_req_fail(req, NV_ERR_BAD_REQUEST,
 			    "the body is not valid UTF-8 text");
@@ -301,7 +265,8 @@ form_post(struct nv_req *req)
 		if (!cJSON_IsObject(o))
 			return nv_req_fail(req, NV_ERR_BAD_REQUEST,
 			    "the body must be a JSON object");
-	} else if (form_ctype(ct, "application/x-www-form-urlencoded")) {
+	} else if (nv_req_ctype_is(req,
+	    "application/x-www-form-urlencoded")) {
 		if ((rc = nv_intake_form_decode(req->arena, &req->diag, body,
 		    len, &o)) != NV_OK)
 			return rc;
@@ -326,7 +291,7 @@ form_post(struct nv_req *req)
 	if ((rc = form_lead(req, o, &lead)) != NV_OK)
 		return rc;
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.dealership_id = f.pub.id;
+	ctx.dealership_id = pub.id;
 	ctx.actor = FORM_SCOPE;
 	ctx.request_id = req->request_id;
 	rc = nv_intake_submit(req->arena, &req->diag, &ctx, &lead, FORM_SCOPE,

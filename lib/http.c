@@ -123,6 +123,16 @@ nv_req_body_set(struct nv_req *req, int status, const char *ctype,
 	return NV_OK;
 }
 
+int
+nv_req_ctype_is(struct nv_req *req, const char *type)
+{
+	const char *ct = nv_req_env(req, "CONTENT_TYPE");
+	size_t n = strlen(type);
+
+	return ct != NULL && strncasecmp(ct, type, n) == 0 &&
+	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
 enum nv_err
 nv_req_created(struct nv_req *req, const char *collection, const char *body)
 {
@@ -332,15 +342,12 @@ nv_req_body(struct nv_req *req, const char **body, size_t *len)
 enum nv_err
 nv_req_json_body(struct nv_req *req, cJSON **out)
 {
-	const char *ct, *body;
+	const char *body;
 	enum nv_err rc;
-	size_t len, n;
+	size_t len;
 
 	*out = NULL;
-	ct = nv_req_env(req, "CONTENT_TYPE");
-	n = strlen("application/json");
-	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0 ||
-	    (ct[n] != '\0' && ct[n] != ';' && ct[n] != ' '))
+	if (!nv_req_ctype_is(req, "application/json"))
 		return nv_req_fail(req, NV_ERR_MEDIA_TYPE,
 		    "the body must be application/json");
 	if ((rc = nv_req_body(req, &body, &len)) != NV_OK)

@@ -123,6 +123,12 @@ enum nv_err nv_req_body_set(struct nv_req *req, int status,
     const char *ctype, const char *body, size_t len);
 
 /*
+ * 1 when the request's Content-Type has the media type type (case
+ * insensitive, parameters such as charset ignored), else 0.
+ */
+int nv_req_ctype_is(struct nv_req *req, const char *type);
+
+/*
  * 201 Created with body (a JSON object that has an "id") and a Location
  * header of collection + "/" + that id, e.g. "/api/leads/<uuid>".
  */
