@@ -87,6 +87,15 @@ static const struct cfg_def cfg_defs[NV_CFG__COUNT] = {
 	    NULL, 0, 0, NULL, 1 },
 	[NV_CFG_META_GRAPH_URL] = { "NORVALT_META_GRAPH_URL", CFG_URL,
 	    "https://graph.facebook.com/v19.0", 0, 0, NULL, 0 },
+	[NV_CFG_WORKERS] = { "NORVALT_WORKERS", CFG_INT, "1", 0, 64, NULL, 0 },
+	[NV_CFG_WORKER_POLL_MS] = { "NORVALT_WORKER_POLL_MS", CFG_INT, "1000",
+	    10, 600000, NULL, 0 },
+	[NV_CFG_WORKER_LEASE_S] = { "NORVALT_WORKER_LEASE_S", CFG_INT, "60", 1,
+	    86400, NULL, 0 },
+	[NV_CFG_WORKER_RETRY_BASE_MS] = { "NORVALT_WORKER_RETRY_BASE_MS",
+	    CFG_INT, "2000", 1, 3600000, NULL, 0 },
+	[NV_CFG_WORKER_SWEEP_S] = { "NORVALT_WORKER_SWEEP_S", CFG_INT, "60", 0,
+	    86400, NULL, 0 },
 };
 
 static char *cfg_values[NV_CFG__COUNT];

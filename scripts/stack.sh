@@ -2,7 +2,7 @@
 # scripts/stack.sh - the local Norvalt stack: PostgreSQL cluster, FastCGI
 # workers (spawn-fcgi + multiwatch), the worker daemon and nginx.
 #
-#   scripts/stack.sh start|stop|status|restart-pg|env|migrate|seed
+#   scripts/stack.sh start|stop|status|restart-pg|env|migrate|seed|worker-stop|worker-start
 #
 # Profile: NV_PROFILE=run (default; state in <repo>/var/, ports NORVALT_PORT
 # 8080 and NORVALT_PG_PORT 54321) or NV_PROFILE=test (state in <repo>/var/test/,
@@ -15,7 +15,7 @@ umask 022
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-	echo "usage: scripts/stack.sh start|stop|status|restart-pg|env|migrate|seed   (NV_PROFILE=run|test)" >&2
+	echo "usage: scripts/stack.sh start|stop|status|restart-pg|env|migrate|seed|worker-stop|worker-start   (NV_PROFILE=run|test)" >&2
 	exit 2
 }
 
@@ -629,12 +629,20 @@ worker_start() {
 	if nv_is_root; then
 		drop=(setpriv "--reuid=$SVC_USER" "--regid=$SVC_GROUP" --init-groups)
 	fi
+	local n="${NORVALT_WORKERS:-1}"
+	[[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -le 64 ] || nv_die "NORVALT_WORKERS must be a number 0-64 (got '$n')"
+	if [ "$n" -eq 0 ]; then
+		echo "norvalt-worker: NORVALT_WORKERS=0, not started"
+		return 0
+	fi
 	service_env
-	(cd "$NV_ROOT" && exec setsid env -i "${SERVICE_ENV[@]}" "${drop[@]}" /usr/bin/multiwatch -f 1 -- "$WORKER_BIN" </dev/null >>"$log" 2>&1) &
+	# multiwatch restarts a worker that dies (kill -9 included); the jobs
+	# it held come back when their lease runs out.
+	(cd "$NV_ROOT" && exec setsid env -i "${SERVICE_ENV[@]}" "${drop[@]}" /usr/bin/multiwatch -f "$n" -- "$WORKER_BIN" </dev/null >>"$log" 2>&1) &
 	echo "$!" >"$WORKER_PID"
 	sleep 0.2
 	worker_pid >/dev/null || { tail -n 20 "$log"; return 1; }
-	echo "norvalt-worker: pid $(cat "$WORKER_PID"), log $log"
+	echo "norvalt-worker: $n process(es) under multiwatch pid $(cat "$WORKER_PID"), log $log"
 }
 
 # ----------------------------------------------------------------- nginx
@@ -1044,6 +1052,15 @@ case "$CMD" in
 	status) cmd_status ;;
 	restart-pg) cmd_restart_pg ;;
 	env) cmd_env ;;
+	worker-stop)
+		# Tests that run their own workers (other providers) pause the
+		# stack's; worker-start brings it back with the stack's env.
+		worker_stop ;;
+	worker-start)
+		[ -f "$STACKENV" ] || nv_die "$STACKENV not found; start the stack first"
+		[ -x "$WORKER_BIN" ] || nv_die "$WORKER_BIN not found; build it first (make)"
+		worker_stop
+		worker_start ;;
 	migrate)
 		[ -f "$STACKENV" ] || nv_die "$STACKENV not found; start the stack first"
 		run_migrations ;;
