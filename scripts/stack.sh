@@ -2,7 +2,7 @@
 # scripts/stack.sh - the local Norvalt stack: PostgreSQL cluster, FastCGI
 # workers (spawn-fcgi + multiwatch), the worker daemon and nginx.
 #
-#   scripts/stack.sh start|stop|status|restart-pg|env|migrate|seed|worker-stop|worker-start
+#   scripts/stack.sh start|stop|status|restart-pg|env|migrate|seed|worker-stop|worker-start [N]
 #
 # Profile: NV_PROFILE=run (default; state in <repo>/var/, ports NORVALT_PORT
 # 8080 and NORVALT_PG_PORT 54321) or NV_PROFILE=test (state in <repo>/var/test/,
@@ -629,7 +629,13 @@ worker_start() {
 	if nv_is_root; then
 		drop=(setpriv "--reuid=$SVC_USER" "--regid=$SVC_GROUP" --init-groups)
 	fi
-	local n="${NORVALT_WORKERS:-1}"
+	# The test profile starts none by default: the capture suites count
+	# a lead's messages exactly, so a worker answering their leads would
+	# race them.  check_worker* start it with `worker-start [N]`.
+	local n="${1:-}"
+	if [ -z "$n" ]; then
+		if [ "$PROFILE" = test ]; then n="${NV_TEST_WORKERS:-0}"; else n="${NORVALT_WORKERS:-1}"; fi
+	fi
 	[[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -le 64 ] || nv_die "NORVALT_WORKERS must be a number 0-64 (got '$n')"
 	if [ "$n" -eq 0 ]; then
 		echo "norvalt-worker: NORVALT_WORKERS=0, not started"
@@ -1060,7 +1066,7 @@ case "$CMD" in
 		[ -f "$STACKENV" ] || nv_die "$STACKENV not found; start the stack first"
 		[ -x "$WORKER_BIN" ] || nv_die "$WORKER_BIN not found; build it first (make)"
 		worker_stop
-		worker_start ;;
+		worker_start "${2:-1}" ;;
 	migrate)
 		[ -f "$STACKENV" ] || nv_die "$STACKENV not found; start the stack first"
 		run_migrations ;;

@@ -6,6 +6,7 @@
 
 #include <libpq-fe.h>
 
+#include "../compose.h"
 #include "../db.h"
 #include "../json.h"
 #include "../valid.h"
@@ -77,6 +78,7 @@ static const struct nv_field settings_fields[] = {
 	{ "webhook_secret", NV_F_TEXT, NV_F_UPDATE | NV_F_NULLABLE, 0, 200,
 	    NULL },
 	{ "templates", NV_F_OBJECT, NV_F_UPDATE, 0, 16384, NULL },
+	{ "follow_up_minutes", NV_F_INT, NV_F_UPDATE, 1, 10080, NULL },
 };
 
 static const struct nv_field dealership_fields[] = {
@@ -97,7 +99,8 @@ static enum nv_err
 dealership_settings(struct nv_arena *a, struct nv_diag *d, const cJSON *in,
     char **norm)
 {
-	const cJSON *s, *secret;
+	const cJSON *s, *secret, *templates;
+	const char *tfield, *tissue;
 	struct nv_diag sub;
 	enum nv_err rc;
 	size_t i;
@@ -114,6 +117,14 @@ dealership_settings(struct nv_arena *a, struct nv_diag *d, const cJSON *in,
 	    strlen(secret->valuestring) < 16) {
 		nv_diag_field(&sub, "webhook_secret",
 		    "must be at least 16 bytes");
+		rc = NV_ERR_VALIDATION;
+	}
+	/* Reply templates: known names, known placeholders, bounded size. */
+	templates = cJSON_GetObjectItemCaseSensitive(s, "templates");
+	if (cJSON_IsObject(templates) &&
+	    !nv_compose_templates_ok(templates, &tfield, &tissue)) {
+		nv_diag_field(&sub, nv_arena_printf(a, "templates.%s", tfield),
+		    "%s", tissue);
 		rc = NV_ERR_VALIDATION;
 	}
 	for (i = 0; i < sub.ndetails; i++)
