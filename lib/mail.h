@@ -41,6 +41,9 @@ struct nv_mail {
 	const char	*message_id;	/* "<...@...>", stable across retries */
 	const char	*in_reply_to;	/* "<...>"; may be NULL */
 	const char	*references;	/* "<...> <...>"; may be NULL */
+	const char	*auto_submitted; /* RFC 3834: "auto-replied" for the
+					    lead reply, "auto-generated" for
+					    notices; NULL: no header */
 };
 
 /*
