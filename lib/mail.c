@@ -349,15 +349,78 @@ mail_text(struct mbuf *b, const char *s)
 		mail_words(b, s);
 }
 
+/* 1 when the word w[0..n) can stand in a phrase as it is (an atom). */
+static int
+mail_atom(const char *w, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 60)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)w[i]) || (unsigned char)w[i] > 0x7f)
+			if (strchr("!#$%&'*+-/=?^_`{|}~", w[i]) == NULL)
+				return 0;
+	for (i = 0; i + 1 < n; i++)
+		if (w[i] == '=' && w[i + 1] == '?')
+			return 0;	/* would read as an encoded-word */
+	return 1;
+}
+
+/*
+ * A display name with non-ASCII text: atoms stay as they are and each
+ * run of other words becomes encoded-words, its inner spaces inside the
+ * encoding.  Encoding the name word by word would not do: the space
+ * between two adjacent encoded-words is not part of the text (RFC 2047
+ * 6.2), yet some parsers (Python's email package) keep it, so a name
+ * split inside a word would come out differently in different readers.
+ * Runs longer than MAIL_WORD_BYTES still split, at character boundaries.
+ */
+static void
+mail_phrase(struct mbuf *b, const char *name)
+{
+	const char *p = name, *e, *run;
+	size_t n, first;
+	int any = 0;
+
+	while (*p != '\0') {
+		e = p + strcspn(p, " ");
+		n = (size_t)(e - p);
+		if (mail_atom(p, n)) {
+			run = NULL;
+			first = n;
+		} else {
+			/* Extend the run over the following non-atoms. */
+			run = p;
+			while (*e == ' ' && e[1] != '\0' &&
+			    !mail_atom(e + 1, strcspn(e + 1, " ")))
+				e = e + 1 + strcspn(e + 1, " ");
+			n = (size_t)(e - p);
+			first = n < MAIL_WORD_BYTES ? n : MAIL_WORD_BYTES;
+			first = 12 + (first + 2) / 3 * 4;
+		}
+		if (any)
+			mbuf_str(b, b->col + 1 + first > MAIL_LINE_MAX ?
+			    "\r\n " : " ");
+		if (run != NULL)
+			mail_words(b, nv_arena_strndup(b->a, run, n));
+		else
+			mbuf_add(b, p, n);
+		any = 1;
+		p = *e == ' ' ? e + 1 : e;
+	}
+}
+
 /* "Name <addr>", or just addr; the name quoted or encoded as it needs. */
 static void
 mail_mailbox(struct mbuf *b, const char *name, const char *addr)
 {
 	const char *p;
+	size_t len;
 
 	if (name != NULL && *name != '\0') {
-		if (mail_ascii(name, strlen(name)) &&
-		    strlen(name) <= MAIL_NAME_QUOTED_MAX &&
+		len = strlen(name);
+		if (mail_ascii(name, len) && len <= MAIL_NAME_QUOTED_MAX &&
 		    strstr(name, "=?") == NULL) {
 			mbuf_str(b, "\"");
 			for (p = name; *p != '\0'; p++) {
@@ -366,6 +429,9 @@ mail_mailbox(struct mbuf *b, const char *name, const char *addr)
 				mbuf_add(b, p, 1);
 			}
 			mbuf_str(b, "\"");
+		} else if (name[0] != ' ' && name[len - 1] != ' ' &&
+		    strstr(name, "  ") == NULL) {
+			mail_phrase(b, name);
 		} else {
 			mail_words(b, name);
 		}
