@@ -387,6 +387,9 @@ nv_llm_chat(struct nv_arena *a, struct nv_diag *d,
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 			if (status >= 200 && status <= 299) {
 				rc = llm_parse(a, d, b.p, b.len, out);
+				if (rc != NV_OK)
+					nv_log_warn("llm: %s", d != NULL ?
+					    d->msg : "unusable answer");
 				break;
 			}
 			retry = status == 408 || status == 429 || status >= 500;
