@@ -39,7 +39,7 @@ CGI_SRCS   := $(wildcard cgi-bin/*.c)
 CGIS       := $(CGI_SRCS:%.c=$(O)/%)
 TOOL_SRCS  := $(wildcard bin/*.c)
 TOOLS      := $(TOOL_SRCS:%.c=$(O)/%)
-TESTUTIL   := $(BUILD)/obj/tests/testutil.o
+TESTUTIL   := $(BUILD)/obj/tests/testutil.o $(BUILD)/obj/tests/servers.o
 UNIT_SRCS  := $(wildcard tests/unit/check_*.c)
 UNITS      := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 INTEG_SRCS := $(wildcard tests/integration/check_*.c)

@@ -22,7 +22,9 @@ enum cfg_type {
 	CFG_INT,
 	CFG_WORD,
 	CFG_PATH,
-	CFG_FILE
+	CFG_FILE,
+	CFG_SMTP_URL,
+	CFG_HEADER
 };
 
 struct cfg_def {
@@ -87,6 +89,42 @@ static const struct cfg_def cfg_defs[NV_CFG__COUNT] = {
 	    NULL, 0, 0, NULL, 1 },
 	[NV_CFG_META_GRAPH_URL] = { "NORVALT_META_GRAPH_URL", CFG_URL,
 	    "https://graph.facebook.com/v19.0", 0, 0, NULL, 0 },
+	[NV_CFG_SMTP_URL] = { "NORVALT_SMTP_URL", CFG_SMTP_URL, NULL, 0, 0,
+	    NULL, 0 },
+	[NV_CFG_SMTP_USER] = { "NORVALT_SMTP_USER", CFG_TEXT, NULL, 0, 0,
+	    NULL, 0 },
+	[NV_CFG_SMTP_PASSWORD] = { "NORVALT_SMTP_PASSWORD", CFG_TEXT, NULL, 0,
+	    0, NULL, 1 },
+	[NV_CFG_SMTP_TLS] = { "NORVALT_SMTP_TLS", CFG_WORD, "starttls", 0, 0,
+	    "starttls|none", 0 },
+	[NV_CFG_SMTP_TIMEOUT_MS] = { "NORVALT_SMTP_TIMEOUT_MS", CFG_INT,
+	    "10000", 100, 600000, NULL, 0 },
+	[NV_CFG_MAIL_FROM] = { "NORVALT_MAIL_FROM", CFG_TEXT,
+	    "leads@norvalt.localhost", 0, 0, NULL, 0 },
+	[NV_CFG_MAIL_REPLY_DOMAIN] = { "NORVALT_MAIL_REPLY_DOMAIN", CFG_TEXT,
+	    "norvalt.localhost", 0, 0, NULL, 0 },
+	[NV_CFG_TWILIO_ACCOUNT_SID] = { "NORVALT_TWILIO_ACCOUNT_SID", CFG_TEXT,
+	    NULL, 0, 0, NULL, 0 },
+	[NV_CFG_TWILIO_API_URL] = { "NORVALT_TWILIO_API_URL", CFG_URL,
+	    "https://api.twilio.com", 0, 0, NULL, 0 },
+	[NV_CFG_TWILIO_FROM] = { "NORVALT_TWILIO_FROM", CFG_TEXT, NULL, 0, 0,
+	    NULL, 0 },
+	[NV_CFG_LLM_URL] = { "NORVALT_LLM_URL", CFG_URL, NULL, 0, 0, NULL,
+	    0 },
+	[NV_CFG_LLM_KEY] = { "NORVALT_LLM_KEY", CFG_TEXT, NULL, 0, 0, NULL,
+	    1 },
+	[NV_CFG_LLM_KEY_HEADER] = { "NORVALT_LLM_KEY_HEADER", CFG_HEADER,
+	    "Authorization", 0, 0, NULL, 0 },
+	[NV_CFG_LLM_MODEL] = { "NORVALT_LLM_MODEL", CFG_TEXT, "gpt-4o-mini",
+	    0, 0, NULL, 0 },
+	[NV_CFG_LLM_CONNECT_TIMEOUT_MS] = { "NORVALT_LLM_CONNECT_TIMEOUT_MS",
+	    CFG_INT, "3000", 100, 600000, NULL, 0 },
+	[NV_CFG_LLM_TIMEOUT_MS] = { "NORVALT_LLM_TIMEOUT_MS", CFG_INT,
+	    "20000", 100, 600000, NULL, 0 },
+	[NV_CFG_LLM_RETRIES] = { "NORVALT_LLM_RETRIES", CFG_INT, "2", 0, 10,
+	    NULL, 0 },
+	[NV_CFG_LLM_MAX_TOKENS] = { "NORVALT_LLM_MAX_TOKENS", CFG_INT, "400",
+	    1, 100000, NULL, 0 },
 	[NV_CFG_WORKERS] = { "NORVALT_WORKERS", CFG_INT, "1", 0, 64, NULL, 0 },
 	[NV_CFG_WORKER_POLL_MS] = { "NORVALT_WORKER_POLL_MS", CFG_INT, "1000",
 	    10, 600000, NULL, 0 },
@@ -248,7 +286,7 @@ static enum nv_err
 cfg_validate(int k, struct nv_diag *d)
 {
 	const struct cfg_def *def = &cfg_defs[k];
-	const char *v = cfg_values[k];
+	const char *v = cfg_values[k], *q;
 	char *end;
 	long n;
 
@@ -285,6 +323,22 @@ cfg_validate(int k, struct nv_diag *d)
 			return nv_diag_set(d, NV_ERR_CONFIG,
 			    "%s: must be an integer between %ld and %ld, "
 			    "got \"%s\"", def->name, def->min, def->max, v);
+		return NV_OK;
+	case CFG_SMTP_URL:
+		if ((strncmp(v, "smtp://", 7) == 0 && v[7] != '\0') ||
+		    (strncmp(v, "smtps://", 8) == 0 && v[8] != '\0'))
+			return NV_OK;
+		return nv_diag_set(d, NV_ERR_CONFIG,
+		    "%s: must be an smtp:// or smtps:// URL, got \"%s\"",
+		    def->name, v);
+	case CFG_HEADER:
+		/* An RFC 9110 token: nothing that could end the header line. */
+		for (q = v; *q != '\0'; q++)
+			if (!isalnum((unsigned char)*q) &&
+			    strchr("!#$%&'*+-.^_`|~", *q) == NULL)
+				return nv_diag_set(d, NV_ERR_CONFIG,
+				    "%s: must be an HTTP header name, got \"%s\"",
+				    def->name, v);
 		return NV_OK;
 	case CFG_WORD:
 		if (cfg_word_ok(def->words, v))
