@@ -61,9 +61,12 @@
 #include "db.h"
 #include "intake.h"
 #include "json.h"
+#include "llm.h"
 #include "log.h"
+#include "mail.h"
 #include "meta.h"
 #include "rls.h"
+#include "sms.h"
 #include "worker.h"
 
 #define W_TENANT \
@@ -372,7 +375,7 @@ w_bool(const cJSON *o, const char *key)
 static const char *
 w_domain(void)
 {
-	const char *v = getenv("NORVALT_MAIL_REPLY_DOMAIN");
+	const char *v = nv_config_str(NV_CFG_MAIL_REPLY_DOMAIN);
 
 	return v != NULL && *v != '\0' ? v : "norvalt.localhost";
 }
@@ -380,7 +383,7 @@ w_domain(void)
 static const char *
 w_mail_from(void)
 {
-	const char *v = getenv("NORVALT_MAIL_FROM");
+	const char *v = nv_config_str(NV_CFG_MAIL_FROM);
 
 	return v != NULL && *v != '\0' ? v : "leads@norvalt.localhost";
 }
@@ -474,7 +477,38 @@ static enum nv_err
 w_deliver(struct nv_arena *a, struct nv_diag *d, const struct w_job *job,
     const struct w_out *out, const char **provider_id, const char **via)
 {
+	struct nv_mail m;
+	enum nv_err rc;
+	char *sid;
+
 	*provider_id = NULL;
+	if (strcmp(out->channel, "email") == 0 && nv_mail_configured()) {
+		*via = "smtp";
+		memset(&m, 0, sizeof(m));
+		m.from_addr = w_mail_from();
+		m.from_name = out->from_name;
+		m.to_addr = out->to;
+		m.to_name = out->to_name;
+		m.reply_to = out->reply_to;
+		m.subject = out->subject;
+		m.body = out->body;
+		m.message_id = out->message_id;
+		m.in_reply_to = out->in_reply_to;
+		m.references = out->in_reply_to;
+		m.auto_submitted = strcmp(out->kind, "notify") == 0 ?
+		    "auto-generated" : "auto-replied";
+		rc = nv_mail_send(a, d, &m);
+		if (rc == NV_OK)
+			*provider_id = out->message_id;
+		return rc;
+	}
+	if (strcmp(out->channel, "sms") == 0 && nv_sms_configured()) {
+		*via = "twilio";
+		rc = nv_sms_send(a, d, out->to, NULL, out->body, &sid);
+		if (rc == NV_OK)
+			*provider_id = sid;
+		return rc;
+	}
 	*via = "outbox";
 	return w_outbox(a, d, job, out);
 }
@@ -648,7 +682,7 @@ w_stock(const cJSON *doc, struct nv_compose_vehicle *v)
  */
 static char *
 w_compose(struct nv_arena *a, const cJSON *doc, bool follow_up,
-    const char **lang_out, const char **how)
+    const char **lang_out, const char **how, const char **llm_error)
 {
 	const cJSON *dealer = cJSON_GetObjectItemCaseSensitive(doc,
 	    "dealership"), *lead = cJSON_GetObjectItemCaseSensitive(doc, "lead");
@@ -657,9 +691,12 @@ w_compose(struct nv_arena *a, const cJSON *doc, bool follow_up,
 	const cJSON *hours = cJSON_GetObjectItemCaseSensitive(settings,
 	    "business_hours");
 	struct nv_compose_vehicle stock[W_STOCK_MAX];
+	struct nv_llm_msg msgs[2];
 	struct nv_compose c;
+	struct nv_diag d;
 	struct tm lt;
 	const char *message;
+	char *answer, *reply;
 	int days, wday, minute;
 
 	memset(&c, 0, sizeof(c));
@@ -686,6 +723,23 @@ w_compose(struct nv_arena *a, const cJSON *doc, bool follow_up,
 	c.hours_text = nv_compose_hours_text(a, cJSON_IsObject(hours) ? hours :
 	    NULL);
 	*lang_out = c.lang;
+	*llm_error = NULL;
+	if (nv_llm_configured() && !cJSON_IsFalse(
+	    cJSON_GetObjectItemCaseSensitive(settings, "ai_enabled"))) {
+		nv_compose_prompt(a, &c, &msgs[0].content, &msgs[1].content);
+		msgs[0].role = "system";
+		msgs[1].role = "user";
+		nv_diag_reset(&d);
+		if (nv_llm_chat(a, &d, msgs, 2, &answer) == NV_OK &&
+		    (reply = nv_compose_llm_reply(a, &c, answer)) != NULL) {
+			*how = "llm";
+			return reply;
+		}
+		*llm_error = d.msg[0] != '\0' ? nv_arena_strdup(a, d.msg) :
+		    "the answer was empty, too long or not text";
+		nv_log_warn("the model's reply was not used (%s); the "
+		    "template answers", *llm_error);
+	}
 	*how = "template";
 	return nv_compose_template(a, &c);
 }
@@ -842,6 +896,7 @@ w_reply(struct nv_arena *a, struct nv_diag *d, const struct w_job *job)
 {
 	const cJSON *lead, *settings, *out_msg;
 	const char *lang, *how, *channel, *to, *why, *status, *assign;
+	const char *llm_error;
 	bool follow_up = w_bool(job->payload, "follow_up"), want_assign;
 	struct w_out out;
 	struct w_tx t;
@@ -888,12 +943,14 @@ w_reply(struct nv_arena *a, struct nv_diag *d, const struct w_job *job)
 		return w_exec(a, d, &t);
 	}
 
-	body = w_compose(a, doc, follow_up, &lang, &how);
+	body = w_compose(a, doc, follow_up, &lang, &how, &llm_error);
 	w_route(lead, w_bool(doc, "opted_out"), &channel, &to, &why);
 
 	meta = cJSON_CreateObject();
 	cJSON_AddStringToObject(meta, "composer", how);
 	cJSON_AddStringToObject(meta, "language", lang);
+	if (llm_error != NULL)
+		cJSON_AddStringToObject(meta, "llm_error", llm_error);
 	if (follow_up)
 		cJSON_AddBoolToObject(meta, "follow_up", 1);
 	memset(&t, 0, sizeof(t));
