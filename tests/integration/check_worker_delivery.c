@@ -340,10 +340,11 @@ START_TEST(twilio_reply_provider_id)
 	ck_assert_int_eq(cJSON_GetArraySize(reqs), 1);
 	r = cJSON_GetArrayItem(reqs, 0);
 	form = cJSON_GetObjectItemCaseSensitive(r, "form");
-	ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
-	    form, "To"), 0)->valuestring, phone);
-	ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
-	    form, "Body"), 0)->valuestring, body);
+	ck_assert_msg(cJSON_IsObject(form), "not a form post");
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(form, "To")->
+	    valuestring, phone);
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(form, "Body")->
+	    valuestring, body);
 	cJSON_Delete(reqs);
 	free(sid);
 	free(body);
