@@ -173,7 +173,8 @@ static const struct nv_stmt w_attempt = {
 /*
  * Sent: the message ($2) with provider id $3 and how it went ($6), the
  * lead's ($4) first response once and new -> contacted, the job ($1) done
- * while worker $5 holds it.  The count says whether it still did.
+ * while worker $5 holds it.  The count says whether it still did.  With
+ * $7 it also takes round robin's lock, saving a round trip.
  */
 static const struct nv_stmt w_sent = {
 	"w_sent",
@@ -189,9 +190,14 @@ static const struct nv_stmt w_sent = {
 	"   first_response_seconds = coalesce(first_response_seconds,"
 	"    greatest(0, floor(extract(epoch FROM now() - created_at)))::int),"
 	"   status = CASE WHEN status = 'new' THEN 'contacted' ELSE status END"
-	"  WHERE id = $4::uuid AND EXISTS (SELECT 1 FROM j) RETURNING id)"
-	" SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM l)",
-	6
+	"  WHERE id = $4::uuid AND EXISTS (SELECT 1 FROM j) RETURNING id),"
+	/* Round robin's lock, for the next statement (w_rr_assign). */
+	" k AS (SELECT pg_advisory_xact_lock(hashtextextended("
+	"   'round_robin:' || " W_TENANT "::text, 0)) WHERE $7::bool"
+	"   AND EXISTS (SELECT 1 FROM j))"
+	" SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM l),"
+	"  (SELECT count(*) FROM k)",
+	7
 };
 
 /*
@@ -235,15 +241,8 @@ static const struct nv_stmt w_release = {
 	3
 };
 
-static const struct nv_stmt w_rr_lock = {
-	"w_rr_lock",
-	"SELECT pg_advisory_xact_lock(hashtextextended('round_robin:' || "
-	W_TENANT "::text, 0))",
-	0
-};
-
 /*
- * Round robin, under w_rr_lock (taken in an earlier statement, so this
+ * Round robin, under the lock w_sent took (in an earlier statement, so this
  * one's snapshot sees the assignments committed before it): the active
  * sales rep assigned longest ago (never first, then by id) gets the
  * unassigned lead $1, and a notify job.  clock_timestamp(), not now(),
@@ -299,7 +298,7 @@ static const struct nv_stmt w_notify_load = {
 
 static const struct nv_stmt w_dealerships = {
 	"w_dealerships",
-	"SELECT id FROM nv_worker_dealerships()",
+	"SELECT d FROM nv_worker_dealerships() d",
 	0
 };
 
@@ -763,10 +762,11 @@ static enum nv_err
 w_finish_work(struct nv_arena *a, struct nv_diag *d, void *arg)
 {
 	struct w_finish *f = arg;
-	const char *params[6];
+	const char *params[7];
 	PGresult *res;
 	enum nv_err rc;
 
+	params[6] = f->assign ? "true" : "false";
 	params[0] = f->job->id;
 	params[1] = f->msg_id;
 	params[2] = f->provider_id;
@@ -781,8 +781,6 @@ w_finish_work(struct nv_arena *a, struct nv_diag *d, void *arg)
 		return nv_diag_set(d, NV_ERR_CONFLICT, "the job's lease was "
 		    "lost to another worker");
 	if (f->assign) {
-		if ((rc = nv_db_exec(a, d, &w_rr_lock, NULL, &res)) != NV_OK)
-			return rc;
 		params[0] = f->job->lead_id;
 		if ((rc = nv_db_exec(a, d, &w_rr_assign, params, &res)) !=
 		    NV_OK)

@@ -36,7 +36,9 @@ enum nv_err nv_dealership_get(struct nv_arena *a, struct nv_diag *d,
  * Update name and/or settings (merged key by key into the stored
  * settings; each key validated: ai_enabled, language nb|en, tone,
  * timezone, business_hours, auto_assign off|round_robin, sales_rep_scope
- * all|assigned, webhook_secret (16..200 bytes or null), templates).
+ * all|assigned, webhook_secret (16..200 bytes or null), templates (reply
+ * templates, checked by nv_compose_templates_ok: 422 on
+ * settings.templates.<name>), follow_up_minutes 1..10080).
  */
 enum nv_err nv_dealership_update(struct nv_arena *a, struct nv_diag *d,
     const cJSON *patch, bool with_secret, char **out);

@@ -712,7 +712,7 @@ START_TEST(two_workers_thousand_leads)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	w1 = spawn_worker(env);
 	w2 = spawn_worker(env);
-	ck_assert_int_eq(wait_count(90000, 1000, d3, "SELECT count(*) FROM jobs"
+	ck_assert_int_eq(wait_count(180000, 1000, d3, "SELECT count(*) FROM jobs"
 	    " j JOIN leads l ON l.id = j.lead_id WHERE l.email_norm LIKE $1"
 	    " AND j.status = 'done' AND j.kind = 'reply'", like, NULL), 1000);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -775,6 +775,51 @@ START_TEST(round_robin_is_fair)
 }
 END_TEST
 
+START_TEST(follow_up_reminder_once)
+{
+	const char *env[] = { "NORVALT_WORKER_SWEEP_S=1",
+	    "NORVALT_WORKER_POLL_MS=100", NULL };
+	char *lead, *quiet;
+	pid_t w;
+
+	/* A lead assigned to d1's rep, waiting 45 minutes untouched. */
+	lead = val_in(d1, "INSERT INTO leads (dealership_id, first_name, email,"
+	    " source, assigned_to, created_at) VALUES"
+	    " (get_current_dealership_context(), 'Venter', 'venter.' || $1 ||"
+	    " '@example.no', 'web_form', $2::uuid, now() - interval '45"
+	    " minutes') RETURNING id", tag, rep1, NULL);
+	w = spawn_worker(env);
+	ck_assert_int_eq(wait_count(15000, 1, d1, "SELECT count(*) FROM jobs"
+	    " WHERE lead_id = $1::uuid AND kind = 'notify' AND status = 'done'"
+	    " AND payload->>'event' = 'waiting' AND payload->>'user_id' = $2",
+	    lead, rep1), 1);
+	/* More sweeps: still one reminder. */
+	sleep(3);
+	ck_assert_int_eq(count_in(d1, "SELECT count(*) FROM jobs WHERE lead_id"
+	    " = $1::uuid AND kind = 'notify'", lead, NULL), 1);
+	ck_assert_int_eq(count_in(d1, "SELECT count(*) FROM leads WHERE id ="
+	    " $1::uuid AND follow_up_notified_at IS NOT NULL", lead, NULL), 1);
+
+	/* The rep's quiet hours hold a notification back until they end. */
+	free(val_in(d1, "UPDATE users SET notification_preferences ="
+	    " '{\"email\": true, \"quiet_hours\": [\"00:00\", \"23:59\"]}'"
+	    " WHERE id = $1::uuid RETURNING 1", rep1, NULL, NULL));
+	quiet = val_in(d1, "INSERT INTO jobs (dealership_id, kind, lead_id,"
+	    " payload) VALUES (get_current_dealership_context(), 'notify',"
+	    " $1::uuid, jsonb_build_object('user_id', $2::text, 'event',"
+	    " 'assigned')) RETURNING id", lead, rep1, NULL);
+	ck_assert_int_eq(wait_count(10000, 1, d1, "SELECT count(*) FROM jobs"
+	    " WHERE id = $1::uuid AND status = 'queued' AND attempts = 0"
+	    " AND run_at > now() + interval '1 minute'", quiet, NULL), 1);
+	ck_assert_int_eq(stop_worker(w, SIGTERM) == 0, 1);
+	free(val_in(d1, "UPDATE users SET notification_preferences ="
+	    " '{\"email\": true}' WHERE id = $1::uuid RETURNING 1", rep1, NULL,
+	    NULL));
+	free(quiet);
+	free(lead);
+}
+END_TEST
+
 /* ----------------------------------------------------------- outage */
 
 START_TEST(recovers_after_pg_restart)
@@ -822,11 +867,12 @@ worker_suite(void)
 	suite_add_tcase(s, core);
 
 	tcase_add_unchecked_fixture(own, setup_all, NULL);
-	tcase_set_timeout(own, 120);
+	tcase_set_timeout(own, 240);
 	tcase_add_test(own, failed_after_max_attempts);
 	tcase_add_test(own, kill9_then_exactly_one_reply);
 	tcase_add_test(own, two_workers_thousand_leads);
 	tcase_add_test(own, round_robin_is_fair);
+	tcase_add_test(own, follow_up_reminder_once);
 	suite_add_tcase(s, own);
 
 	tcase_add_unchecked_fixture(outage, stack_worker_on, stack_worker_off);
