@@ -14,6 +14,9 @@
 #   webhook   POST  /webhooks/form/{dealership_id}   a distinct person each
 #             (the last bench dealership, which has no webhook secret; the
 #             leads it creates are deleted again afterwards)
+#   speed     speed to lead: leads posted to the form webhook at a steady
+#             rate (bench/speed.py), answered by norvalt-worker; time from
+#             each 201 to the stored, sent reply, and worker replies/s
 #
 # and pgbench against the list statement of lib/models/lead.c (as the app
 # role, -M prepared), reads the RSS of each leads FastCGI worker, and writes
@@ -29,6 +32,8 @@
 #   NV_BENCH_PROCS                     leads and webhooks FastCGI workers (4)
 #   NV_BENCH_DEALERS / NV_BENCH_LEADS  data size (50 / 20000)
 #   NV_BENCH_ONLY                      scenarios to run, e.g. "list deep"
+#   NV_BENCH_SPEED_LEADS / _RATE       speed to lead: leads (1000), posts/s (50)
+#   NV_BENCH_WORKERS                   norvalt-worker processes for it (2)
 #   NV_BENCH_REGENERATE=1              regenerate the data even if cached
 #   NV_BENCH_STRICT=1                  exit 1 when a target is missed
 #   NV_BENCH_NO_RESULTS=1              do not rewrite bench/RESULTS.md and
@@ -53,7 +58,7 @@ THREADS="${NV_BENCH_THREADS:-2}"
 PROCS="${NV_BENCH_PROCS:-4}"
 DEALERS="${NV_BENCH_DEALERS:-50}"
 LEADS="${NV_BENCH_LEADS:-20000}"
-ONLY="${NV_BENCH_ONLY:-list status deep by_id patch webhook pgbench}"
+ONLY="${NV_BENCH_ONLY:-list status deep by_id patch webhook speed pgbench}"
 DEEP_ROWS=15000
 # The leads FastCGI group's worker count (stack.sh reads NORVALT_PROCS_<NAME>).
 export NORVALT_PROCS_LEADS="$PROCS"
@@ -483,6 +488,88 @@ if want pgbench; then
 fi
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
+# --------------------------------------------------------- speed to lead
+
+# The webhook's 201 to the worker's reply, as SPEC section 7 promises it:
+# NV_BENCH_SPEED_LEADS distinct leads posted to the form webhook at
+# NV_BENCH_SPEED_RATE per second (bench/speed.py records when each 201
+# arrived), answered by NV_BENCH_WORKERS norvalt-worker processes with the
+# template responder and the outbox (no LLM, no provider).  Latency: the
+# ai message's sent time (its updated_at, set in the transaction that marks
+# it sent) minus the client's 201 time; both clocks are this machine's.
+# Throughput: the same number of leads queued at once (one statement, as
+# intake does), from the first reply stored to the last one sent.
+SPEED_N="${NV_BENCH_SPEED_LEADS:-1000}"
+SPEED_RATE="${NV_BENCH_SPEED_RATE:-50}"
+SPEED_WORKERS="${NV_BENCH_WORKERS:-2}"
+SPEED_DOMAIN="speed.bench.example"
+speed_cleanup() {
+	owner_query "$WH_DEALER_NO" "WITH d AS (DELETE FROM public.leads WHERE email LIKE '%@$SPEED_DOMAIN' RETURNING 1) SELECT count(*) FROM d;"
+}
+speed_sent() { # tag: how many of the tag's leads have a sent ai reply
+	owner_query "$WH_DEALER_NO" "SELECT count(*) FROM public.conversations c JOIN public.leads l ON l.id = c.lead_id WHERE l.email LIKE '%.$1@$SPEED_DOMAIN' AND c.sender = 'ai' AND c.status = 'sent';" | tail -n 1
+}
+speed_wait() { # tag n: until n replies are sent (at most 600 s)
+	local i
+	for ((i = 0; i < 1200; i++)); do
+		[ "$(speed_sent "$1")" -ge "$2" ] && return 0
+		sleep 0.5
+	done
+	return 1
+}
+if want speed; then
+	SCEN+=(speed)
+	LABEL[speed]="speed to lead: webhook 201 -> ai reply sent"
+	NON2XX[speed]=0
+	SOCKERR[speed]=0
+	n="$(speed_cleanup | tail -n 1)"
+	[ "${n:-0}" = 0 ] || echo "    deleted $n leads left over from an earlier speed run"
+	say "speed to lead: $SPEED_N form leads at $SPEED_RATE/s, $SPEED_WORKERS norvalt-worker processes (template, outbox)"
+	SPEED_LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+	"$STACK" worker-start "$SPEED_WORKERS" 2>&1 | sed 's/^/    /'
+	tag="s$(date +%s)"
+	out="$(python3 "$BENCH/speed.py" "$BASE_URL" "$WH_DEALER_ID" "$SPEED_N" "$SPEED_RATE" "$tag" "$SPEED_DOMAIN" "$WORK/speed.csv")"
+	echo "    $out"
+	ok="$(grep -c . "$WORK/speed.csv" || true)"
+	NON2XX[speed]=$((SPEED_N - ok))
+	if ! speed_wait "$tag" "$ok"; then
+		echo "!!! only $(speed_sent "$tag") of $ok leads were answered within 600 s; see $STATE/log/norvalt-worker.log"
+		NON2XX[speed]=$((SPEED_N - $(speed_sent "$tag")))
+	fi
+	cp "$WORK/speed.csv" "$LOGS/speed.csv"
+	read -r P50[speed] P99[speed] SPEED_SRV_P50 SPEED_SRV_P99 < <(psql_owner -At -F' ' <<EOF | tail -n 1
+BEGIN;
+SELECT set_config('app.current_dealership_id', '$WH_DEALER_ID', true) \g /dev/null
+CREATE TEMP TABLE speed (lead_id uuid, t201 double precision);
+\copy speed FROM '$WORK/speed.csv' WITH (FORMAT csv)
+WITH x AS (
+  SELECT (extract(epoch FROM c.updated_at) - s.t201) * 1000 AS client_ms,
+         extract(epoch FROM c.updated_at - l.created_at) * 1000 AS server_ms
+    FROM speed s JOIN public.leads l ON l.id = s.lead_id
+    JOIN public.conversations c ON c.lead_id = l.id AND c.sender = 'ai' AND c.status = 'sent')
+SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY client_ms)::numeric, 1),
+       round(percentile_cont(0.99) WITHIN GROUP (ORDER BY client_ms)::numeric, 1),
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY server_ms)::numeric, 1),
+       round(percentile_cont(0.99) WITHIN GROUP (ORDER BY server_ms)::numeric, 1)
+  FROM x;
+COMMIT;
+EOF
+	)
+	# Throughput: N leads queued at once with their reply jobs.
+	"$STACK" worker-stop 2>&1 | sed 's/^/    /'
+	tag="t$(date +%s)"
+	owner_query "$WH_DEALER_NO" "WITH l AS (INSERT INTO public.leads (dealership_id, first_name, email, source, vehicle_interest, message) SELECT get_current_dealership_context(), 'Kø' || g, g || '.$tag@$SPEED_DOMAIN', 'web_form', 'Model Y', 'Hei, er bilen ledig?' FROM generate_series(1, $SPEED_N) g RETURNING id, dealership_id) INSERT INTO public.jobs (dealership_id, kind, lead_id) SELECT dealership_id, 'reply', id FROM l;" >/dev/null
+	"$STACK" worker-start "$SPEED_WORKERS" 2>&1 | sed 's/^/    /'
+	speed_wait "$tag" "$SPEED_N" || echo "!!! the queued leads were not all answered within 600 s"
+	RPS[speed]="$(owner_query "$WH_DEALER_NO" "SELECT round(count(*) / greatest(extract(epoch FROM max(c.updated_at) - min(c.created_at)), 0.001)) FROM public.conversations c JOIN public.leads l ON l.id = c.lead_id WHERE l.email LIKE '%.$tag@$SPEED_DOMAIN' AND c.sender = 'ai' AND c.status = 'sent';" | tail -n 1)"
+	"$STACK" worker-stop 2>&1 | sed 's/^/    /'
+	SPEED_LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
+	printf '    %-48s %8s replies/s  p50 %7s ms  p99 %7s ms  (server side: p50 %s ms, p99 %s ms)\n' \
+		"${LABEL[speed]}" "${RPS[speed]}" "${P50[speed]}" "${P99[speed]}" "$SPEED_SRV_P50" "$SPEED_SRV_P99"
+	n="$(speed_cleanup | tail -n 1)"
+	echo "    deleted the $n leads the speed scenario created (messages and jobs with them)"
+fi
+
 # ------------------------------------------------------------ worker RSS
 
 say "leads FastCGI workers (children of their multiwatch)"
@@ -539,6 +626,10 @@ if want by_id; then
 	if ge "${RPS[by_id]}" 4000; then verdict by_id 1; else verdict by_id 0; fi
 fi
 if want patch; then TARGET[patch]="(none)"; VERDICT[patch]="-"; fi
+if want speed; then
+	TARGET[speed]="p50 < 300 ms, p99 < 1000 ms"
+	if lt "${P50[speed]}" 300 && lt "${P99[speed]}" 1000; then verdict speed 1; else verdict speed 0; fi
+fi
 if want webhook; then
 	TARGET[webhook]=">= 1500 leads/s"
 	if ge "${RPS[webhook]}" 1500; then verdict webhook 1; else verdict webhook 0; fi
@@ -623,6 +714,9 @@ if [ "${NV_BENCH_NO_RESULTS:-0}" != 1 ]; then
 		if want webhook; then
 			echo "- webhook ingest (\`POST /webhooks/form/$WH_DEALER_ID\`, JSON, no signature: the dealership has no webhook secret; a distinct e-mail, phone and Idempotency-Key per request): req/s is **leads/s, the 2xx answers per second**; ${WH_CREATED:-?} answered 201 (new lead + inbound message + reply job, ${WH_CREATED_RPS:-?}/s), ${WH_DUP:-?} answered 200 (duplicate), ${WH_OTHER:-?} anything else. The leads are deleted again after the run."
 			echo "- the bench stack's nginx runs with **NORVALT_WEBHOOK_RATE=100000r/s** instead of the shipped webhook limit (20 r/s per client address, nginx/norvalt-http.conf), since all of wrk's connections come from 127.0.0.1; $PROCS webhooks FastCGI workers"
+		fi
+		if want speed; then
+			echo "- speed to lead: $SPEED_N leads posted to \`POST /webhooks/form/$WH_DEALER_ID\` at $SPEED_RATE/s by bench/speed.py (8 threads), answered by $SPEED_WORKERS norvalt-worker processes with the template responder and the outbox (no LLM, no provider); p50/p99 are **from the client's 201 to the ai reply marked sent** (the message's updated_at); server side (lead created_at to sent) p50 ${SPEED_SRV_P50:-?} ms, p99 ${SPEED_SRV_P99:-?} ms. The req/s column is **worker throughput in replies/s**: $SPEED_N leads queued at once, first reply stored to last sent. Load average before/after this scenario: ${SPEED_LOAD_BEFORE:-?} / ${SPEED_LOAD_AFTER:-?}. The leads are deleted again after the run."
 		fi
 		echo "- leads worker RSS: max $RSS_MAX_MIB MiB (VmRSS/VmHWM; target < 8 MiB, $RSS_VERDICT); private memory (RssAnon) max $ANON_MAX_MIB MiB. VmRSS includes the clean pages of the shared libraries (libpq with its libldap/gnutls/krb5, OpenSSL 3), mapped once for all workers:"
 		for l in "${RSS_LINES[@]}"; do echo "  - $l"; done
