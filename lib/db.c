@@ -84,7 +84,14 @@ nv_db_open(struct nv_diag *d)
 
 	if (db_conn != NULL && PQstatus(db_conn) == CONNECTION_OK)
 		return NV_OK;
-	nv_db_close();
+	/*
+	 * Not nv_db_close(): this runs at the first statement of a
+	 * transaction too, which must stay "in a transaction" (nv_rls_set
+	 * after a first statement on a new connection asserts it).
+	 */
+	if (db_conn != NULL)
+		PQfinish(db_conn);
+	db_conn = NULL;
 
 	conninfo = db_conninfo != NULL ? db_conninfo :
 	    nv_config_str(NV_CFG_DATABASE_URL);

@@ -337,6 +337,7 @@ struct w_job {
 	cJSON		*payload;
 	int		 attempts;
 	int		 max_attempts;
+	PGresult	*load;		/* w_load, read in the claim's transaction */
 };
 
 /* One message on its way out. */
@@ -805,6 +806,10 @@ w_load_doc(struct nv_arena *a, struct nv_diag *d, const struct w_job *job,
 	enum nv_err rc;
 
 	*doc = NULL;
+	if (job->load != NULL) {
+		t.res = job->load;
+		goto parse;
+	}
 	memset(&t, 0, sizeof(t));
 	t.st = &w_load;
 	t.params[0] = job->lead_id;
@@ -812,6 +817,7 @@ w_load_doc(struct nv_arena *a, struct nv_diag *d, const struct w_job *job,
 	t.params[2] = out_id;
 	if ((rc = w_exec(a, d, &t)) != NV_OK)
 		return rc;
+parse:
 	if (PQntuples(t.res) == 0)
 		return NV_OK;	/* the lead is gone (erased) */
 	return nv_json_parse(a, d, PQgetvalue(t.res, 0, 0),
@@ -1195,15 +1201,65 @@ w_facebook(struct nv_arena *a, struct nv_diag *d, const struct w_job *job)
 
 /* ---------------------------------------------------------------- loop */
 
+/*
+ * Claim one job (*job->id stays NULL when none is due).  A reply or send
+ * job's document is read in the same transaction, under the job's tenant
+ * context, which saves a transaction per job.  When that read fails the
+ * whole claim rolls back; the next claim then skips it (w_preload_off), so
+ * a job whose document cannot be read still counts its attempts and ends.
+ */
+static bool w_preload_off;
+
 static enum nv_err
 w_claim_work(struct nv_arena *a, struct nv_diag *d, void *arg)
 {
-	PGresult **res = arg;
-	const char *params[2];
+	struct w_job *job = arg;
+	const char *params[3], *payload;
+	PGresult *res;
+	enum nv_err rc;
 
 	params[0] = w_opts->id;
 	params[1] = nv_arena_printf(a, "%ld", w_opts->lease_s);
-	return nv_db_exec(a, d, &w_claim, params, res);
+	if ((rc = nv_db_exec(a, d, &w_claim, params, &res)) != NV_OK)
+		return rc;
+	if (PQntuples(res) == 0)
+		return NV_OK;
+	job->dealership_id = nv_arena_strdup(a, nv_db_value(res, 0, 0));
+	job->id = nv_arena_strdup(a, nv_db_value(res, 0, 1));
+	job->kind = nv_arena_strdup(a, nv_db_value(res, 0, 2));
+	job->lead_id = nv_arena_strdup(a, nv_db_value(res, 0, 3));
+	payload = nv_db_value(res, 0, 4);
+	job->attempts = (int)strtol(nv_db_value(res, 0, 5), NULL, 10);
+	job->max_attempts = (int)strtol(nv_db_value(res, 0, 6), NULL, 10);
+	if (payload == NULL || nv_json_parse(a, NULL, payload, strlen(payload),
+	    &job->payload) != NV_OK)
+		job->payload = NULL;
+
+	memset(&w_ctx, 0, sizeof(w_ctx));
+	w_ctx.dealership_id = job->dealership_id;
+	w_ctx.actor = "worker";
+	w_ctx.request_id = job->id;
+	if (w_preload_off || job->lead_id == NULL ||
+	    job->attempts > job->max_attempts)
+		return NV_OK;
+	if (strcmp(job->kind, "reply") == 0) {
+		params[0] = job->lead_id;
+		params[1] = w_payload(job, "message_id");
+		params[2] = w_payload(job, "out_id");
+	} else if (strcmp(job->kind, "send") == 0 &&
+	    w_payload(job, "message_id") != NULL) {
+		params[0] = job->lead_id;
+		params[1] = NULL;
+		params[2] = w_payload(job, "message_id");
+	} else {
+		return NV_OK;
+	}
+	if ((rc = nv_rls_set(a, d, &w_ctx)) != NV_OK ||
+	    (rc = nv_db_exec(a, d, &w_load, params, &job->load)) != NV_OK) {
+		w_preload_off = true;
+		job->load = NULL;
+	}
+	return rc;
 }
 
 /* Claim one job and run it.  *got: whether there was one. */
@@ -1212,28 +1268,18 @@ w_one(struct nv_arena *a, struct nv_diag *d, bool *got)
 {
 	struct w_job job;
 	struct timespec t0, t1;
-	PGresult *res = NULL;
-	const char *payload;
 	enum nv_err rc;
 
 	*got = false;
-	if ((rc = nv_db_tx(a, d, NULL, w_claim_work, &res)) != NV_OK)
+	memset(&job, 0, sizeof(job));
+	rc = nv_db_tx(a, d, NULL, w_claim_work, &job);
+	if (rc != NV_OK)
 		return rc;
-	if (PQntuples(res) == 0)
+	w_preload_off = false;
+	if (job.id == NULL)
 		return NV_OK;
 	*got = true;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	memset(&job, 0, sizeof(job));
-	job.dealership_id = nv_arena_strdup(a, nv_db_value(res, 0, 0));
-	job.id = nv_arena_strdup(a, nv_db_value(res, 0, 1));
-	job.kind = nv_arena_strdup(a, nv_db_value(res, 0, 2));
-	job.lead_id = nv_arena_strdup(a, nv_db_value(res, 0, 3));
-	payload = nv_db_value(res, 0, 4);
-	job.attempts = (int)strtol(nv_db_value(res, 0, 5), NULL, 10);
-	job.max_attempts = (int)strtol(nv_db_value(res, 0, 6), NULL, 10);
-	if (nv_json_parse(a, NULL, payload, strlen(payload), &job.payload) !=
-	    NV_OK)
-		job.payload = NULL;
 
 	memset(&w_ctx, 0, sizeof(w_ctx));
 	w_ctx.dealership_id = job.dealership_id;
