@@ -10,11 +10,16 @@
  * each test starts its server (checked fixture) and its own worker
  * process with the environment that points at it, and stops both.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -526,11 +531,127 @@ START_TEST(kill9_during_model_call)
 }
 END_TEST
 
+/* ------------------------------------------------------ facebook_fetch */
+
+/*
+ * A Graph API stand-in: GET /<leadgen id>?access_token=... answers 500
+ * for the first g_fail requests, then the lead.
+ */
+static int g_fd = -1, g_port;
+static volatile int g_fail, g_stop, g_seen;
+static pthread_t g_thread;
+
+static void *
+graph_main(void *arg)
+{
+	char req[4096], body[1024], resp[1536], id[64];
+	struct pollfd p;
+	ssize_t r, wr;
+	size_t i;
+	int c;
+
+	(void)arg;
+	while (!g_stop) {
+		p.fd = g_fd;
+		p.events = POLLIN;
+		if (poll(&p, 1, 100) <= 0 || (c = accept(g_fd, NULL, NULL)) < 0)
+			continue;
+		r = read(c, req, sizeof(req) - 1);
+		req[r > 0 ? r : 0] = '\0';
+		for (i = 0; i < sizeof(id) - 1 && req[5 + i] >= '0' &&
+		    req[5 + i] <= '9'; i++)
+			id[i] = req[5 + i];
+		id[i] = '\0';
+		g_seen++;
+		if (g_fail > 0) {
+			g_fail--;
+			snprintf(body, sizeof(body), "{\"error\":{}}");
+		} else {
+			snprintf(body, sizeof(body), "{\"id\":\"%s\","
+			    "\"created_time\":\"2026-11-26T05:00:00+0000\","
+			    "\"field_data\":[{\"name\":\"full_name\",\"values\":"
+			    "[\"Fb Kunde\"]},{\"name\":\"email\",\"values\":"
+			    "[\"fb%s@example.no\"]}]}", id, id);
+		}
+		snprintf(resp, sizeof(resp), "HTTP/1.1 %s\r\nContent-Type: "
+		    "application/json\r\nContent-Length: %zu\r\nConnection: "
+		    "close\r\n\r\n%s", strstr(body, "error") != NULL ?
+		    "500 X" : "200 OK", strlen(body), body);
+		wr = write(c, resp, strlen(resp));
+		(void)wr;
+		close(c);
+	}
+	return NULL;
+}
+
+static void
+graph_start(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g_fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(g_fd, 0);
+	ck_assert_int_eq(bind(g_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(g_fd, 16), 0);
+	ck_assert_int_eq(getsockname(g_fd, (struct sockaddr *)&sa, &len), 0);
+	g_port = ntohs(sa.sin_port);
+	g_stop = 0;
+	g_seen = 0;
+	ck_assert_int_eq(pthread_create(&g_thread, NULL, graph_main, NULL), 0);
+}
+
+static void
+graph_end(void)
+{
+	g_stop = 1;
+	pthread_join(g_thread, NULL);
+	close(g_fd);
+}
+
+START_TEST(facebook_fetch_retried_then_filed)
+{
+	char e0[160], leadgen[32], email[64], *lead, *body;
+	const char *env[] = { e0, "NORVALT_WORKER_RETRY_BASE_MS=50",
+	    "NORVALT_WORKER_POLL_MS=50", NULL };
+	pid_t w;
+
+	snprintf(e0, sizeof(e0), "NORVALT_META_GRAPH_URL=http://127.0.0.1:%d",
+	    g_port);
+	snprintf(leadgen, sizeof(leadgen), "7731%010ld", (long)time(NULL));
+	snprintf(email, sizeof(email), "fb%s@example.no", leadgen);
+	g_fail = 2;
+	free(val_in("INSERT INTO jobs (dealership_id, kind, payload) VALUES"
+	    " (get_current_dealership_context(), 'facebook_fetch',"
+	    " jsonb_build_object('leadgen_id', $1::text, 'page_id',"
+	    " '1234567890')) RETURNING 1", leadgen, NULL, NULL));
+	w = spawn_worker(env);
+	ck_assert_int_eq(wait_count(15000, 1, "SELECT count(*) FROM jobs WHERE"
+	    " kind = 'facebook_fetch' AND payload->>'leadgen_id' = $1 AND"
+	    " status = 'done' AND attempts = 3", leadgen, NULL), 1);
+	ck_assert_int_eq(g_seen, 3);
+	lead = val_in("SELECT id FROM leads WHERE email_norm = $1 AND source ="
+	    " 'facebook' AND metadata->'facebook'->>'leadgen_id' = $2", email,
+	    leadgen, NULL);
+	ck_assert_ptr_nonnull(lead);
+	/* The new lead is answered like any other. */
+	body = ai_body(lead, 15000);
+	ck_assert_ptr_nonnull(strstr(body, "Hei Fb!"));
+	ck_assert_int_eq(stop_worker(w, SIGTERM), 0);
+	free(body);
+	free(lead);
+}
+END_TEST
+
 static Suite *
 worker_delivery_suite(void)
 {
 	Suite *s = suite_create("worker_delivery");
-	TCase *smtp = tcase_create("smtp"), *prov = tcase_create("provider");
+	TCase *smtp = tcase_create("smtp"), *prov = tcase_create("provider"),
+	    *fb = tcase_create("facebook");
 
 	tcase_add_unchecked_fixture(smtp, setup_dealer, NULL);
 	tcase_add_unchecked_fixture(prov, setup_dealer, NULL);
@@ -550,6 +671,12 @@ worker_delivery_suite(void)
 	tcase_add_test(prov, llm_empty_falls_back);
 	tcase_add_test(prov, kill9_during_model_call);
 	suite_add_tcase(s, prov);
+
+	tcase_add_unchecked_fixture(fb, setup_dealer, NULL);
+	tcase_add_checked_fixture(fb, graph_start, graph_end);
+	tcase_set_timeout(fb, 60);
+	tcase_add_test(fb, facebook_fetch_retried_then_filed);
+	suite_add_tcase(s, fb);
 	return s;
 }
 
