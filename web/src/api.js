@@ -6,6 +6,7 @@ import { t } from './i18n.js';
 
 const KEY = 'nv_token';
 export const session = signal(null);	// { token } or null
+export const notice = signal(null);	// why the user is back at sign-in
 let tokenProvider = null;		// Clerk mode: a fresh token per call
 
 try {
@@ -15,6 +16,7 @@ try {
 
 export function signIn(token, provider = null) {
   tokenProvider = provider;
+  notice.value = null;
   try { if (!provider) sessionStorage.setItem(KEY, token); } catch { /* storage off */ }
   session.value = { token };
 }
@@ -40,6 +42,11 @@ export class ApiError extends Error {
   }
 }
 
+// The message of a SPEC section 6 error body, or null.
+function data401(text) {
+  try { return JSON.parse(text).error.message || null; } catch { return null; }
+}
+
 async function bearer() {
   if (tokenProvider) return await tokenProvider();
   return session.value?.token;
@@ -58,6 +65,8 @@ export async function api(method, path, body, opts = {}) {
     throw new ApiError(0, t('errNetwork'));
   }
   if (res.status === 401 && !opts.anonymous) {
+    const e = data401(await res.text());
+    notice.value = e ? `${t('err401')} (${e})` : t('err401');
     signOut();
     throw new ApiError(401, t('err401'));
   }

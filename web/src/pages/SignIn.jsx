@@ -2,7 +2,8 @@
 // appear when the stack has dev login on (make run); Clerk's sign-in when a
 // publishable key is configured.  GET /api/config says which.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { get, post, signIn } from '../api.js';
+import { get, notice, post, signIn } from '../api.js';
+import { useSignal } from '../state.js';
 import { lang, setLang, t } from '../i18n.js';
 import { navigate } from '../router.js';
 import { ErrorBox } from '../ui.jsx';
@@ -18,6 +19,7 @@ export function SignIn() {
   const [token, setToken] = useState('');
   const [err, setErr] = useState(null);
   const clerkEl = useRef(null);
+  const why = useSignal(notice);
 
   useEffect(() => {
     get('/api/config', { anonymous: true }).then((c) => {
@@ -62,6 +64,7 @@ export function SignIn() {
           </select>
         </label>
       </div>
+      {why && <p class="error" role="alert">{why}</p>}
       <ErrorBox error={err} />
       {cfg && cfg.clerk_publishable_key && (
         <section class="card">
