@@ -39,6 +39,7 @@ const nb = {
   day: 'Dag', rep: 'Selger', seconds: 'sekunder', none: '–',
   err401: 'Økten er utløpt. Logg inn på nytt.', errNetwork: 'Fikk ikke kontakt med serveren.',
   role_sales_rep: 'selger', role_manager: 'leder', role_admin: 'administrator',
+  d_mon: 'man', d_tue: 'tir', d_wed: 'ons', d_thu: 'tor', d_fri: 'fre', d_sat: 'lør', d_sun: 'søn',
   skipTo: 'Hopp til innhold', menu: 'Meny', dealership: 'Forhandler',
 };
 
@@ -79,6 +80,7 @@ const en = {
   day: 'Day', rep: 'Rep', seconds: 'seconds', none: '–',
   err401: 'Your session has expired. Please sign in again.', errNetwork: 'Could not reach the server.',
   role_sales_rep: 'sales rep', role_manager: 'manager', role_admin: 'admin',
+  d_mon: 'Mon', d_tue: 'Tue', d_wed: 'Wed', d_thu: 'Thu', d_fri: 'Fri', d_sat: 'Sat', d_sun: 'Sun',
   skipTo: 'Skip to content', menu: 'Menu', dealership: 'Dealership',
 };
 

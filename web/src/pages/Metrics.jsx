@@ -36,9 +36,10 @@ function Trend({ days }) {
     const width = Math.min(el.current.clientWidth || 320, 900);
     const plot = new uPlot({
       width, height: 220,
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Europe/Oslo'),
       scales: { x: { time: true }, min: { auto: true }, pct: { range: [0, 100] } },
       series: [
-        {},
+        { label: t('day'), value: (u, v) => (v == null ? '' : dayLabel(new Date(v * 1000).toISOString().slice(0, 10))) },
         { label: `${t('median')} (min)`, scale: 'min', stroke: '#1d4ed8', width: 2, points: { size: 6 }, spanGaps: true },
         { label: `${t('within5')} (%)`, scale: 'pct', stroke: '#15803d', width: 2, dash: [6, 4], points: { size: 6 }, spanGaps: true },
       ],

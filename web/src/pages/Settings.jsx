@@ -41,7 +41,8 @@ export function Settings({ me }) {
   const set = (k, v) => setS({ ...s, [k]: v });
   const hours = s.business_hours || {};
   const setHours = (day, v) => set('business_hours', { ...hours, [day]: v });
-  const templates = s.templates && typeof s.templates === 'object' ? s.templates : null;
+  const templates = s.templates && typeof s.templates === 'object' ? s.templates : {};
+  const tplKeys = [...new Set(['nb', 'en', ...Object.keys(templates).filter((k) => typeof templates[k] === 'string')])];
   const others = Object.entries(s).filter(([k, v]) => !KNOWN.includes(k) && (typeof v === 'string' || typeof v === 'number'));
 
   const save = async (e) => {
@@ -84,25 +85,23 @@ export function Settings({ me }) {
             const h = hours[day];
             return (
               <div class="row" key={day}>
-                <span class="day">{day}</span>
+                <span class="day">{t(`d_${day}`)}</span>
                 <label class="check"><input type="checkbox" checked={!h} onChange={(e) => setHours(day, e.currentTarget.checked ? null : ['08:00', '16:00'])} /> {t('closed')}</label>
                 {h && <>
-                  <label><span class="sr">{day} {t('from')}</span><input type="time" value={h[0]} onInput={(e) => setHours(day, [e.currentTarget.value, h[1]])} /></label>
-                  <label><span class="sr">{day} {t('to')}</span><input type="time" value={h[1]} onInput={(e) => setHours(day, [h[0], e.currentTarget.value])} /></label>
+                  <label><span class="sr">{t(`d_${day}`)} {t('from')}</span><input type="time" value={h[0]} onInput={(e) => setHours(day, [e.currentTarget.value, h[1]])} /></label>
+                  <label><span class="sr">{t(`d_${day}`)} {t('to')}</span><input type="time" value={h[1]} onInput={(e) => setHours(day, [h[0], e.currentTarget.value])} /></label>
                 </>}
               </div>
             );
           })}
         </fieldset>
-        {templates && (
-          <fieldset>
-            <legend>{t('templates')}</legend>
-            {Object.entries(templates).filter(([, v]) => typeof v === 'string').map(([k, v]) => (
-              <label class="field" key={k}><span>{k}</span>
-                <textarea rows={4} name={`templates.${k}`} value={v} onInput={(e) => set('templates', { ...templates, [k]: e.currentTarget.value })} /></label>
-            ))}
-          </fieldset>
-        )}
+        <fieldset>
+          <legend>{t('templates')}</legend>
+          {tplKeys.map((k) => (
+            <label class="field" key={k}><span>{k === 'nb' ? 'Norsk bokmål' : k === 'en' ? 'English' : k}</span>
+              <textarea rows={3} name={`templates.${k}`} value={templates[k] || ''} onInput={(e) => set('templates', { ...templates, [k]: e.currentTarget.value })} /></label>
+          ))}
+        </fieldset>
         <div class="row"><button type="submit">{t('save')}</button><span role="status" class="muted">{note}</span></div>
       </form>
       <section class="card" aria-labelledby="w-h">
