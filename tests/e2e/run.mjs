@@ -272,6 +272,37 @@ test('375 px wide: no horizontal scroll on inbox, lead, metrics', async (b) => {
   await page.context().close();
 });
 
+test('keyboard navigation, the English switch and readable API errors', async (b) => {
+  const page = await signedIn(b, 'user_tesla_rep');
+  await inboxLoaded(page);
+  await page.selectOption('header select', 'en');
+  await page.waitForSelector('h1:has-text("Inbox")');
+  await page.waitForSelector('nav a:has-text("Metrics")');
+  // Tab from the top of the page to the first lead; it shows a focus ring.
+  await page.focus('body');
+  let onLead = false;
+  for (let i = 0; i < 40 && !onLead; i++) {
+    await page.keyboard.press('Tab');
+    onLead = await page.evaluate(() => !!document.activeElement?.closest('[data-lead-id]'));
+  }
+  assert(onLead, 'Tab never reached a lead');
+  const ring = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert(ring !== 'none', 'no visible focus on the focused lead');
+  const id = await page.evaluate(() => document.activeElement.closest('[data-lead-id]').getAttribute('data-lead-id'));
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#lead-h');
+  eq(new URL(page.url()).pathname, `/leads/${id}`, 'Enter opened the lead');
+  // Every form control on the lead page has an accessible name.
+  const unnamed = await page.$$eval('input, select, textarea', (els) => els.filter((e) => !e.labels?.length && !e.getAttribute('aria-label')).map((e) => e.name || e.outerHTML.slice(0, 60)));
+  eq(unnamed, [], 'controls without a label');
+  // A 400 from the API is shown as its message and details, not as JSON.
+  await page.goto(`${BASE}/?status=bogus`);
+  await page.waitForSelector('[role=alert]');
+  const msg = await page.textContent('[role=alert]');
+  assert(msg.includes('status') && msg.includes('must be one of') && !msg.includes('{'), `error shown as "${msg}"`);
+  await page.context().close();
+});
+
 test('sign-in page: no demo users on the test stack, API docs linked, 401 returns to sign-in', async (b) => {
   const ctx = await b.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await ctx.newPage();
