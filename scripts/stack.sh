@@ -978,6 +978,7 @@ cmd_start() {
 	echo "  health     http://127.0.0.1:$PORT/healthz"
 	echo "  readiness  http://127.0.0.1:$PORT/readyz"
 	echo "  api docs   http://127.0.0.1:$PORT/api/docs"
+	if [ "$DEV_LOGIN" -eq 1 ]; then echo "  sign in    http://127.0.0.1:$PORT/signin (demo users: NORVALT_DEV_LOGIN=1)"; fi
 	echo "  logs       $LOGDIR/"
 	echo "  env        eval \"\$(NV_PROFILE=$PROFILE scripts/stack.sh env)\""
 	demo_token

@@ -95,6 +95,7 @@ export function Inbox({ me }) {
     }, (e) => { if (!stop) { setErr(e); setLoading(false); } });
     // Poll the first page; new ids go on top, changed ones are updated.
     const timer = setInterval(async () => {
+      if (document.hidden) return;
       try {
         const p = await get(`/api/leads${qs({ ...apiParams(f), limit: 25 })}`);
         if (stop) return;

@@ -9,12 +9,13 @@ import { navigate } from '../router.js';
 import { markSeen } from '../seen.js';
 import { Badge, ErrorBox, Select, statusOptions } from '../ui.jsx';
 
-// Stock that matches the interest text on make and model (client-side).
+// Unsold stock that matches what the lead asked about (client-side): the
+// vehicle the lead names, or one whose model the interest text mentions
+// ("Model Y", "ID.4"); the make alone ("Tesla") is too broad to count.
 function matches(lead, vehicles) {
   const want = `${lead.vehicle_interest || ''} ${lead.message || ''}`.toLowerCase();
   return vehicles.filter((v) => v.stock_status !== 'sold' &&
-    (v.id === lead.vehicle_id || (want.includes(v.model.toLowerCase()) &&
-      (want.includes(v.make.toLowerCase()) || want.includes(v.model.toLowerCase())))));
+    (v.id === lead.vehicle_id || want.includes(v.model.toLowerCase())));
 }
 
 function Message({ m, users }) {
@@ -67,6 +68,7 @@ export function Lead({ id, me }) {
       }, () => {});
     }
     const timer = setInterval(() => {
+      if (document.hidden) return;
       get(`/api/leads/${id}/messages`).then((m) => setMsgs(m.data || []), () => {});
     }, 5000);
     return () => clearInterval(timer);
