@@ -14,17 +14,27 @@ try {
   if (tok) session.value = { token: tok };
 } catch { /* storage off */ }
 
+// Clerk mode (a token provider) keeps no token: only a flag, so that a
+// reload signs in again through Clerk's own session.
 export function signIn(token, provider = null) {
   tokenProvider = provider;
   notice.value = null;
-  try { if (!provider) sessionStorage.setItem(KEY, token); } catch { /* storage off */ }
-  session.value = { token };
+  try {
+    if (provider) sessionStorage.setItem('nv_mode', 'clerk'); else sessionStorage.setItem(KEY, token);
+  } catch { /* storage off */ }
+  session.value = { token, clerk: !!provider };
 }
 
 export function signOut() {
+  const wasClerk = !!tokenProvider;
   tokenProvider = null;
-  try { sessionStorage.removeItem(KEY); } catch { /* storage off */ }
+  try { sessionStorage.removeItem(KEY); sessionStorage.removeItem('nv_mode'); } catch { /* storage off */ }
   session.value = null;
+  if (wasClerk) import('./clerk.js').then((c) => c.clerkSignOut()).catch(() => {});
+}
+
+export function clerkMode() {
+  try { return sessionStorage.getItem('nv_mode') === 'clerk'; } catch { return false; }
 }
 
 export class ApiError extends Error {

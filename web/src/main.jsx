@@ -1,7 +1,7 @@
 // The Norvalt dashboard: sign-in, inbox, lead page, vehicles, settings and
 // metrics (SPEC section 8).  Preact, no state library, no CDN.
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { get, session, signOut } from './api.js';
@@ -16,8 +16,20 @@ import { Settings } from './pages/Settings.jsx';
 import { Metrics } from './pages/Metrics.jsx';
 import { ErrorBox } from './ui.jsx';
 
+// Clerk's organisation switcher, in Clerk mode only (the chunk is loaded then).
+function OrgSwitcher() {
+  const el = useRef(null);
+  useEffect(() => {
+    let undo = () => {};
+    import('./clerk.js').then((c) => { undo = c.mountOrgSwitcher(el.current); });
+    return () => undo();
+  }, []);
+  return <div ref={el} class="org-switcher" />;
+}
+
 function Nav({ me }) {
   const r = useSignal(route);
+  const s = useSignal(session);
   const manager = me && me.user.role !== 'sales_rep';
   const link = (href, label, match) => (
     <a href={href} aria-current={match(r) ? 'page' : undefined}>{label}</a>
@@ -37,6 +49,7 @@ function Nav({ me }) {
         <a href="/api/docs" target="_blank" rel="noopener">{t('apiDocs')}</a>
       </nav>
       <div class="tools">
+        {s && s.clerk && <OrgSwitcher />}
         <label class="lang">
           <span class="sr">{t('language')}</span>
           <select value={lang.value} onChange={(e) => setLang(e.currentTarget.value)} aria-label={t('language')}>

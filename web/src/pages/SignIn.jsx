@@ -2,7 +2,7 @@
 // appear when the stack has dev login on (make run); Clerk's sign-in when a
 // publishable key is configured.  GET /api/config says which.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { get, notice, post, signIn } from '../api.js';
+import { clerkMode, get, notice, post, signIn } from '../api.js';
 import { useSignal } from '../state.js';
 import { lang, setLang, t } from '../i18n.js';
 import { navigate } from '../router.js';
@@ -24,6 +24,7 @@ export function SignIn() {
   useEffect(() => {
     get('/api/config', { anonymous: true }).then((c) => {
       setCfg(c);
+      if (c.clerk_publishable_key && clerkMode()) clerk(c.clerk_publishable_key);
       if (c.dev_login) get('/api/dev/users', { anonymous: true }).then((r) => setUsers(r.data), setErr);
     }, () => setCfg({ dev_login: false, clerk_publishable_key: null }));
   }, []);
@@ -44,11 +45,11 @@ export function SignIn() {
     } catch (e2) { setErr(e2); }
   };
 
-  const clerk = async () => {
+  const clerk = async (pk) => {
     setErr(null);
     try {
       const { clerkSignIn } = await import('../clerk.js');
-      await clerkSignIn(cfg.clerk_publishable_key, clerkEl.current, done);
+      await clerkSignIn(pk, clerkEl.current, done);
     } catch (e2) { setErr(e2); }
   };
 
@@ -68,7 +69,7 @@ export function SignIn() {
       <ErrorBox error={err} />
       {cfg && cfg.clerk_publishable_key && (
         <section class="card">
-          <button type="button" onClick={clerk}>{t('clerkSignIn')}</button>
+          <button type="button" onClick={() => clerk(cfg.clerk_publishable_key)}>{t('clerkSignIn')}</button>
           <div ref={clerkEl} />
         </section>
       )}
