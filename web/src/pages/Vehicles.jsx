@@ -68,8 +68,15 @@ export function Vehicles({ me }) {
     <section aria-labelledby="v-h">
       <h1 id="v-h">{t('vehicles')}</h1>
       <ErrorBox error={err} />
-      {manager && !adding && <button type="button" onClick={() => setAdding(true)}>{t('addVehicle')}</button>}
+      {manager && !adding && <p><button type="button" onClick={() => setAdding(true)}>{t('addVehicle')}</button></p>}
       {adding && <VehicleForm title={t('addVehicle')} initial={EMPTY} onSave={(f) => save(null, f)} onCancel={() => setAdding(false)} />}
+      {editing && (
+        <VehicleForm key={editing.id} title={`${t('edit')}: ${editing.make} ${editing.model}`}
+          initial={{ make: editing.make, model: editing.model, year: editing.year ?? '', vin: editing.vin || '',
+            stock_number: editing.stock_number || '', price: editing.price_ore == null ? '' : editing.price_ore / 100,
+            stock_status: editing.stock_status }}
+          onSave={(f) => save(editing.id, f)} onCancel={() => setEditing(null)} />
+      )}
       {!list ? <p>{t('loading')}</p> : list.length === 0 ? <p>{t('noVehicles')}</p> : (
         <div class="scroll">
           <table data-testid="vehicles">
@@ -82,9 +89,11 @@ export function Vehicles({ me }) {
                   <td>{nok(v.price_ore)}</td>
                   <td>{t(`st_${v.stock_status}`)}</td>
                   {manager && (
-                    <td class="row">
-                      <button type="button" class="secondary" onClick={() => setEditing(v)}>{t('edit')}</button>
-                      {v.stock_status !== 'sold' && <button type="button" class="secondary" onClick={() => sold(v)}>{t('markSold')}</button>}
+                    <td>
+                      <div class="row">
+                        <button type="button" class="secondary" onClick={() => setEditing(v)}>{t('edit')}</button>
+                        {v.stock_status !== 'sold' && <button type="button" class="secondary" onClick={() => sold(v)}>{t('markSold')}</button>}
+                      </div>
                     </td>
                   )}
                 </tr>
@@ -92,13 +101,6 @@ export function Vehicles({ me }) {
             </tbody>
           </table>
         </div>
-      )}
-      {editing && (
-        <VehicleForm key={editing.id} title={`${t('edit')}: ${editing.make} ${editing.model}`}
-          initial={{ make: editing.make, model: editing.model, year: editing.year ?? '', vin: editing.vin || '',
-            stock_number: editing.stock_number || '', price: editing.price_ore == null ? '' : editing.price_ore / 100,
-            stock_status: editing.stock_status }}
-          onSave={(f) => save(editing.id, f)} onCancel={() => setEditing(null)} />
       )}
     </section>
   );
