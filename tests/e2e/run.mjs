@@ -6,6 +6,7 @@
 // scripts/test.sh adds to its totals.  Exit status 1 when anything failed.
 //
 //   NV_E2E_FILTER=regex   run only the tests whose name matches
+import { readFile } from 'node:fs/promises';
 import { api, assert, BASE, eq, formLead, hasWorker, launch, shot, signedIn, TESLA, USERS, VW } from './lib.mjs';
 
 const tests = [];
@@ -185,7 +186,7 @@ test('status and assignment changes persist (reload, API)', async (b) => {
   await rep.context().close();
 });
 
-test('a sales rep sees no erase button; a manager does, and erasing asks first', async (b) => {
+test('a sales rep sees no erase button; a manager does, exports, and erasing asks first', async (b) => {
   const lead = await formLead(VW);
   const rep = await signedIn(b, 'user_vw_rep', { path: `/leads/${lead.id}` });
   await rep.waitForSelector('#lead-status');
@@ -194,6 +195,11 @@ test('a sales rep sees no erase button; a manager does, and erasing asks first',
   await rep.context().close();
   const admin = await signedIn(b, 'user_vw_admin', { path: `/leads/${lead.id}` });
   await admin.waitForSelector('[data-testid=erase]');
+  // GDPR access: the export downloads as JSON naming the person.
+  const [dl] = await Promise.all([admin.waitForEvent('download'), admin.click('text=Eksporter data (GDPR)')]);
+  eq(dl.suggestedFilename(), `lead-${lead.id}.json`, 'export file name');
+  const exported = await readFile(await dl.path(), 'utf8');
+  assert(exported.includes(lead.id) && exported.includes(lead.body.email), `export: ${exported.slice(0, 120)}`);
   await admin.click('[data-testid=erase]');
   await admin.click('dialog button[type=submit]');	// cancel
   eq((await api('user_vw_admin', 'GET', `/api/leads/${lead.id}`)).status, 200, 'the lead after cancel');
