@@ -52,6 +52,7 @@ INTEGS     := $(INTEG_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 all: build tests
 build: $(LIB) $(CGIS) $(TOOLS)
+	@scripts/web.sh
 	@scripts/docs.sh
 tests: $(UNITS) $(INTEGS)
 
@@ -93,7 +94,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory build
-	@NV_PROFILE=run scripts/stack.sh start
+	@NORVALT_DEV_LOGIN=1 NV_PROFILE=run scripts/stack.sh start
 
 stop:
 	@NV_PROFILE=run scripts/stack.sh stop

@@ -6,7 +6,8 @@
  *
  * Behind `make token USER=... [ORG=...] [TTL=...]`.  Signs with the dev
  * private key (default var/keys/dev_jwt_private.pem, PKCS#8 PEM) using
- * libjwt RS256, shaped like a Clerk v2 session token:
+ * libjwt RS256 (lib/devtoken.c, shared with cgi-bin/devlogin), shaped like
+ * a Clerk v2 session token:
  *
  *   header  {"alg":"RS256","typ":"JWT","kid":<first 16 hex of SHA-256 of
  *            the public key's DER>}
@@ -37,19 +38,12 @@
 #include <string.h>
 #include <time.h>
 
-#include <cjson/cJSON.h>
-#include <jwt.h>
 #include <libpq-fe.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <openssl/x509.h>
 
 #include "arena.h"
 #include "config.h"
 #include "db.h"
+#include "devtoken.h"
 #include "err.h"
 #include "log.h"
 
@@ -57,7 +51,6 @@
 #define TOKEN_DEFAULT_KEY	"var/keys/dev_jwt_private.pem"
 #define TOKEN_DEFAULT_TTL	3600L
 #define TOKEN_TTL_MAX		(366L * 24 * 3600)
-#define TOKEN_KEY_MAX		(64 * 1024)
 #define TOKEN_ORGS_MAX		64
 
 enum token_rc {
@@ -218,162 +211,26 @@ token_lookup_work(struct nv_arena *a, struct nv_diag *d, void *arg)
 	return NV_OK;
 }
 
-/* Clerk's organisation role for a Norvalt role. */
-static const char *
-token_clerk_role(const char *role)
-{
-	if (role != NULL && strcmp(role, "admin") == 0)
-		return "admin";
-	if (role != NULL && strcmp(role, "manager") == 0)
-		return "manager";
-	return "member";
-}
-
-/* Lower-case hex of n random bytes into out (2n+1 bytes). */
-static int
-token_random_hex(char *out, size_t n)
-{
-	unsigned char b[32];
-	size_t i;
-
-	if (n > sizeof(b) || RAND_bytes(b, (int)n) != 1)
-		return -1;
-	for (i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-	return 0;
-}
-
-/* Read the whole key file (at most TOKEN_KEY_MAX bytes), malloc'd. */
-static char *
-token_read_key(const char *path, size_t *len)
-{
-	FILE *f;
-	char *p;
-
-	if ((f = fopen(path, "rb")) == NULL)
-		return NULL;
-	p = malloc(TOKEN_KEY_MAX + 1);
-	if (p == NULL) {
-		fclose(f);
-		return NULL;
-	}
-	*len = fread(p, 1, TOKEN_KEY_MAX + 1, f);
-	fclose(f);
-	if (*len == 0 || *len > TOKEN_KEY_MAX) {
-		free(p);
-		errno = EINVAL;
-		return NULL;
-	}
-	p[*len] = '\0';
-	return p;
-}
-
-/*
- * Check the private key is RSA >= 2048 and compute its kid: the first 16
- * hex digits of SHA-256 over the public key's DER (SubjectPublicKeyInfo).
- */
-static int
-token_kid(const char *pem, size_t len, char kid[17])
-{
-	unsigned char md[EVP_MAX_MD_SIZE], *der = NULL;
-	unsigned int mdlen = 0;
-	EVP_PKEY *pkey = NULL;
-	BIO *bio;
-	int n, rc = -1, i;
-
-	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
-		return -1;
-	pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	if (pkey == NULL || !EVP_PKEY_is_a(pkey, "RSA") ||
-	    EVP_PKEY_get_bits(pkey) < 2048)
-		goto out;
-	if ((n = i2d_PUBKEY(pkey, &der)) <= 0 ||
-	    EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1)
-		goto out;
-	for (i = 0; i < 8; i++)
-		snprintf(kid + 2 * i, 3, "%02x", md[i]);
-	rc = 0;
-out:
-	OPENSSL_free(der);
-	EVP_PKEY_free(pkey);
-	BIO_free(bio);
-	ERR_clear_error();
-	return rc;
-}
-
-/* The claims other than the plain strings, as JSON for jwt_add_grants_json. */
-static char *
-token_json_claims(const char *org, const char *rol)
-{
-	cJSON *root, *o, *fva;
-	char *s;
-
-	root = cJSON_CreateObject();
-	o = cJSON_AddObjectToObject(root, "o");
-	cJSON_AddStringToObject(o, "id", org);
-	cJSON_AddStringToObject(o, "rol", rol);
-	fva = cJSON_AddArrayToObject(root, "fva");
-	cJSON_AddItemToArray(fva, cJSON_CreateNumber(0));
-	cJSON_AddItemToArray(fva, cJSON_CreateNumber(-1));
-	s = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-	return s;
-}
-
 static int
 token_sign(const struct token_opts *opt, const char *org, const char *rol,
     long now, char **out)
 {
-	char kid[17], sid[9 + 32 + 1] = "sess_dev_", jti[41];
-	char *pem = NULL, *json = NULL;
-	jwt_t *j = NULL;
-	size_t len = 0;
-	int rc = TOKEN_FAIL;
+	struct nv_devtoken t;
+	struct nv_diag d;
 
-	*out = NULL;
-	if ((pem = token_read_key(opt->key, &len)) == NULL) {
-		token_fail("cannot read the private key %s: %s (make run "
-		    "creates the dev key pair)", opt->key, strerror(errno));
-		goto out;
-	}
-	if (token_kid(pem, len, kid) != 0) {
-		token_fail("%s is not an RSA private key of 2048 bits or more "
-		    "in PEM", opt->key);
-		goto out;
-	}
-	if (token_random_hex(sid + 9, 16) != 0 ||
-	    token_random_hex(jti, 20) != 0) {
-		token_fail("no random bytes");
-		goto out;
-	}
-	if ((json = token_json_claims(org, rol)) == NULL ||
-	    jwt_new(&j) != 0 ||
-	    jwt_add_header(j, "kid", kid) != 0 ||
-	    jwt_add_grant(j, "iss", opt->issuer) != 0 ||
-	    jwt_add_grant(j, "sub", opt->user) != 0 ||
-	    jwt_add_grant(j, "sid", sid) != 0 ||
-	    jwt_add_grant(j, "jti", jti) != 0 ||
-	    jwt_add_grant_int(j, "iat", now) != 0 ||
-	    jwt_add_grant_int(j, "nbf", now - 5) != 0 ||
-	    jwt_add_grant_int(j, "exp", now + opt->ttl) != 0 ||
-	    jwt_add_grant_int(j, "v", 2) != 0 ||
-	    jwt_add_grants_json(j, json) != 0 ||
-	    (opt->azp != NULL && jwt_add_grant(j, "azp", opt->azp) != 0) ||
-	    jwt_set_alg(j, JWT_ALG_RS256, (const unsigned char *)pem,
-	    (int)len) != 0 ||
-	    (*out = jwt_encode_str(j)) == NULL) {
-		token_fail("signing the token failed");
-		goto out;
-	}
-	rc = TOKEN_OK;
-out:
-	jwt_free(j);
-	free(json);
-	if (pem != NULL)
-		OPENSSL_cleanse(pem, len);
-	free(pem);
-	ERR_clear_error();
-	return rc;
+	memset(&t, 0, sizeof(t));
+	t.key = opt->key;
+	t.issuer = opt->issuer;
+	t.user = opt->user;
+	t.org = org;
+	t.rol = rol;
+	t.azp = opt->azp;
+	t.ttl = opt->ttl;
+	t.now = now;
+	nv_diag_reset(&d);
+	if (nv_devtoken_sign(&d, &t, out) != NV_OK)
+		return token_fail("%s", d.msg);
+	return TOKEN_OK;
 }
 
 int main(int argc, char **argv);
@@ -453,7 +310,7 @@ main(int argc, char **argv)
 		}
 
 	now = (long)time(NULL);
-	if ((rc = token_sign(&opt, org, token_clerk_role(role), now, &token)) !=
+	if ((rc = token_sign(&opt, org, nv_devtoken_clerk_role(role), now, &token)) !=
 	    TOKEN_OK)
 		goto out;
 	exp = (time_t)(now + opt.ttl);

@@ -9,6 +9,8 @@
  *                                        preferences (manager/admin)
  *   GET    /api/dealership               the dealership and its settings
  *   PATCH  /api/dealership               name and settings (manager/admin)
+ *   GET    /api/config                   public: the dashboard's sign-in
+ *                                        modes (no secrets)
  *
  * settings.webhook_secret is shown to managers and admins only.  Who may
  * change whom (a manager makes nobody admin, nobody demotes or deactivates
@@ -149,6 +151,36 @@ dealership_patch(struct nv_req *req)
 	return nv_req_json(req, 200, out, strlen(out));
 }
 
+/*
+ * What the dashboard needs before anyone signs in: which sign-in modes
+ * exist.  The Clerk publishable key is public by design; dev_login says
+ * whether the demo sign-in of cgi-bin/devlogin is routed.
+ */
+static enum nv_err
+config_get(struct nv_req *req)
+{
+	const char *pk = nv_config_str(NV_CFG_CLERK_PUBLISHABLE_KEY);
+	enum nv_err rc;
+	cJSON *o;
+	char *s;
+
+	o = cJSON_CreateObject();
+	if (pk != NULL)
+		cJSON_AddStringToObject(o, "clerk_publishable_key", pk);
+	else
+		cJSON_AddNullToObject(o, "clerk_publishable_key");
+	cJSON_AddBoolToObject(o, "dev_login",
+	    nv_config_int(NV_CFG_DEV_LOGIN) == 1);
+	cJSON_AddStringToObject(o, "api_docs", "/api/docs");
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (s == NULL)
+		return nv_req_fail(req, NV_ERR_INTERNAL, "out of memory");
+	rc = nv_req_json(req, 200, nv_arena_strdup(req->arena, s), strlen(s));
+	cJSON_free(s);
+	return rc;
+}
+
 static const struct nv_route account_routes[] = {
 	{ "GET", "/api/me", me_get, NV_ROUTE_STAFF },
 	{ "GET", "/api/users", users_list, NV_ROUTE_MANAGERS },
@@ -156,6 +188,7 @@ static const struct nv_route account_routes[] = {
 	{ "PATCH", "/api/users/{id}", users_patch, NV_ROUTE_MANAGERS },
 	{ "GET", "/api/dealership", dealership_get, NV_ROUTE_STAFF },
 	{ "PATCH", "/api/dealership", dealership_patch, NV_ROUTE_MANAGERS },
+	{ "GET", "/api/config", config_get, NV_ROUTE_PUBLIC },
 	{ NULL, NULL, NULL, 0 }
 };
 

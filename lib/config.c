@@ -134,6 +134,12 @@ static const struct cfg_def cfg_defs[NV_CFG__COUNT] = {
 	    CFG_INT, "2000", 1, 3600000, NULL, 0 },
 	[NV_CFG_WORKER_SWEEP_S] = { "NORVALT_WORKER_SWEEP_S", CFG_INT, "60", 0,
 	    86400, NULL, 0 },
+	[NV_CFG_DEV_LOGIN] = { "NORVALT_DEV_LOGIN", CFG_INT, "0", 0, 1, NULL,
+	    0 },
+	[NV_CFG_DEV_JWT_KEY_FILE] = { "NORVALT_DEV_JWT_KEY_FILE", CFG_FILE,
+	    NULL, 0, 0, NULL, 0 },
+	[NV_CFG_CLERK_PUBLISHABLE_KEY] = { "NORVALT_CLERK_PUBLISHABLE_KEY",
+	    CFG_TEXT, NULL, 0, 0, NULL, 0 },
 };
 
 static char *cfg_values[NV_CFG__COUNT];

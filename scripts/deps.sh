@@ -15,7 +15,14 @@ PACKAGES=(
 	nginx-light
 	curl openssl wrk clang
 	python3-aiosmtpd
+	chromium
 )
+# The dashboard is built with npm (scripts/web.sh, scripts/docs.sh) and its
+# end-to-end tests run Node; a Node.js that brings its own npm (NodeSource's
+# nodejs) is left alone.
+if ! command -v npm >/dev/null 2>&1; then
+	PACKAGES+=(nodejs npm)
+fi
 
 is_installed() {
 	[ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" = "ii " ]

@@ -9,7 +9,9 @@
 #
 # Environment: NV_BUILD_ROOT (where build/tests/... live; default repo root),
 # NV_TEST_TIMEOUT (seconds per test binary, default 600), NV_TEST_FILTER
-# (a grep -E pattern on test binary names; only matching ones run).
+# (a grep -E pattern on test binary names; only matching ones run; "e2e"
+# names the dashboard's browser tests, tests/e2e/run.mjs, which run last),
+# NV_E2E=0 (skip the browser tests, with a line saying so).
 set -uo pipefail
 umask 022
 
@@ -185,4 +187,56 @@ echo "==> integration tests (${#INTEG[@]} binaries in $NV_BUILD_ROOT/build/tests
 for t in "${INTEG[@]}"; do
 	run_binary "$t" integration
 done
+
+# The dashboard's end-to-end tests (tests/e2e/run.mjs: playwright-core and
+# Debian's chromium) against the same stack.  The runner's last line is
+# "N passed, N failed", added to the totals; no such line is 1 failure.
+# They run when NV_TEST_FILTER is unset or matches "e2e"; NV_E2E=0 skips
+# them (said so in the output).
+run_e2e() {
+	local log="$OUT/e2e.out" rc line p="" f=""
+	echo
+	echo "--- e2e/run.mjs (headless Chromium)"
+	{ (
+		cd "$NV_ROOT" || exit 1
+		eval "$STACK_ENV"
+		export NV_ROOT NV_BUILD_ROOT NV_PROFILE=test
+		exec timeout --foreground -k 10 "$TIMEOUT" node tests/e2e/run.mjs
+	) 2>&1 | tee "$log"; } 2>/dev/null
+	rc=${PIPESTATUS[0]}
+	while IFS= read -r line; do
+		if [[ "$line" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+			p="${BASH_REMATCH[1]}"
+			f="${BASH_REMATCH[2]}"
+		fi
+	done <"$log"
+	if [ -z "$p" ]; then
+		echo "!!! e2e/run.mjs: no summary line (exit status $rc); counted as 1 failure"
+		FAILED=$((FAILED + 1))
+		FAILED_BINS+=("e2e/run.mjs")
+		return 0
+	fi
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "!!! e2e/run.mjs: exit status $rc after a clean summary; counted as 1 failure"
+		FAILED=$((FAILED + 1))
+	fi
+	{ [ "$f" -gt 0 ] || [ "$rc" -ne 0 ]; } && FAILED_BINS+=("e2e/run.mjs")
+	return 0
+}
+
+if [ -f "$NV_ROOT/tests/e2e/run.mjs" ] && { [ -z "$FILTER" ] || echo "e2e" | grep -Eq -- "$FILTER"; }; then
+	echo
+	echo "==> end-to-end tests (tests/e2e, headless Chromium)"
+	if [ "${NV_E2E:-1}" = 0 ]; then
+		echo "    skipped: NV_E2E=0"
+	elif ! command -v node >/dev/null 2>&1 || [ ! -d "$NV_ROOT/web/node_modules/playwright-core" ] || [ ! -f "$NV_ROOT/web/dist/index.html" ]; then
+		echo "!!! node, web/node_modules/playwright-core or the built dashboard (web/dist/index.html) is missing: run make (scripts/web.sh); counted as 1 failure"
+		FAILED=$((FAILED + 1))
+		FAILED_BINS+=("e2e/run.mjs")
+	else
+		run_e2e
+	fi
+fi
 exit 0

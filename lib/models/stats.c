@@ -33,7 +33,8 @@ static const struct nv_stmt stats_leads_stmt = {
 	"stats_leads",
 	"WITH w AS MATERIALIZED ("
 	"  SELECT l.status, l.source, l.assigned_to,"
-	"   l.first_response_seconds AS frs"
+	"   l.first_response_seconds AS frs,"
+	"   (l.created_at AT TIME ZONE 'Europe/Oslo')::date AS day"
 	"  FROM leads l"
 	"  WHERE l.dealership_id = NULLIF(current_setting("
 	"    'app.current_dealership_id', true), '')::uuid"
@@ -49,7 +50,12 @@ static const struct nv_stmt stats_leads_stmt = {
 	" r AS (SELECT w.assigned_to, count(*) AS leads,"
 	"   count(*) FILTER (WHERE w.status = 'won') AS won,"
 	"   percentile_cont(0.5) WITHIN GROUP (ORDER BY w.frs) AS p50"
-	"  FROM w WHERE w.assigned_to IS NOT NULL GROUP BY w.assigned_to)"
+	"  FROM w WHERE w.assigned_to IS NOT NULL GROUP BY w.assigned_to),"
+	" dd AS (SELECT w.day, count(*) AS leads, count(w.frs) AS answered,"
+	"   count(*) FILTER (WHERE w.frs <= 300) AS fast,"
+	"   percentile_cont(0.5) WITHIN GROUP (ORDER BY w.frs) AS p50,"
+	"   percentile_cont(0.9) WITHIN GROUP (ORDER BY w.frs) AS p90"
+	"  FROM w GROUP BY w.day)"
 	" SELECT json_build_object("
 	"  'from', $1::timestamptz, 'to', $2::timestamptz,"
 	"  'total', t.total,"
@@ -79,7 +85,13 @@ static const struct nv_stmt stats_leads_stmt = {
 	"    'median_seconds', round(r.p50::numeric, 1))"
 	"    ORDER BY coalesce(r.leads, 0) DESC, u.name, u.id), '[]'::json)"
 	"   FROM users u LEFT JOIN r ON r.assigned_to = u.id"
-	"   WHERE u.active OR r.leads IS NOT NULL))"
+	"   WHERE u.active OR r.leads IS NOT NULL),"
+	"  'by_day', (SELECT coalesce(json_agg(json_build_object("
+	"    'date', dd.day, 'leads', dd.leads, 'answered', dd.answered,"
+	"    'within_5_min', dd.fast,"
+	"    'median_seconds', round(dd.p50::numeric, 1),"
+	"    'p90_seconds', round(dd.p90::numeric, 1)) ORDER BY dd.day),"
+	"    '[]'::json) FROM dd))"
 	" FROM t",
 	2
 };

@@ -10,7 +10,9 @@
  *    "conversion_rate": won / total,        4 decimals, 0 when total is 0
  *    "speed_to_lead": {"answered", "median_seconds", "p90_seconds",
  *                      "within_5_min_share"},
- *    "by_rep": [{"user_id", "name", "leads", "won", "median_seconds"}]}
+ *    "by_rep": [{"user_id", "name", "leads", "won", "median_seconds"}],
+ *    "by_day": [{"date", "leads", "answered", "within_5_min",
+ *                "median_seconds", "p90_seconds"}]}
  *
  * Seconds are percentile_cont over leads.first_response_seconds (rounded
  * to 0.1 s; null when no lead in the window was answered).
@@ -18,6 +20,9 @@
  * within 300 seconds (an unanswered lead missed the goal), 4 decimals.
  * by_rep lists every active user and every user with leads in the window,
  * most leads first; unassigned leads count only in the totals.
+ * by_day is the speed-to-lead trend: one entry per Europe/Oslo calendar
+ * day that has leads in the window (days without leads are left out),
+ * oldest first; its seconds are per day like the totals'.
  *
  * The window is read through the (dealership_id, created_at DESC, id DESC)
  * inbox index: the statement names the tenant and a created_at range.

@@ -295,7 +295,7 @@ check_window(const char *user, const char *dealership, const char *query,
 	ck_assert_msg(j != NULL, "not JSON: %s", r.body);
 	assert_keys(j, (const char *const[]){ "from", "to", "total",
 	    "by_status", "by_source", "conversion_rate", "speed_to_lead",
-	    "by_rep", NULL });
+	    "by_rep", "by_day", NULL });
 	if (from == NULL)
 		from = str(j, "from");
 	if (to == NULL)
@@ -502,6 +502,63 @@ START_TEST(empty_window)
 }
 END_TEST
 
+/*
+ * by_day, the speed-to-lead trend: one entry per Europe/Oslo day with
+ * leads, oldest first, each day's counts equal to the raw rows' and the
+ * days adding up to the total.
+ */
+START_TEST(by_day_trend)
+{
+	PGconn *c = nv_test_connect(nv_test_env("DATABASE_URL"));
+	struct nv_test_http r;
+	const cJSON *days, *it;
+	double sum = 0;
+	PGresult *res;
+	cJSON *j;
+	int i = 0;
+
+	get("/api/stats?from=2026-10-01T00:00:00Z&to=2026-11-01T00:00:00Z",
+	    "user_tesla_manager", &r);
+	ck_assert_int_eq(r.status, 200);
+	j = cJSON_Parse(r.body);
+	ck_assert_ptr_nonnull(j);
+	PQclear(nv_test_exec(c, "BEGIN", NULL));
+	PQclear(nv_test_exec(c, "SELECT set_config("
+	    "'app.current_dealership_id', $1, true)", TESLA, NULL));
+	res = nv_test_exec(c, "SELECT (created_at AT TIME ZONE 'Europe/Oslo')"
+	    "::date::text, count(*), count(first_response_seconds),"
+	    " count(*) FILTER (WHERE first_response_seconds <= 300)"
+	    " FROM leads WHERE created_at >= '2026-10-01T00:00:00Z'"
+	    " AND created_at < '2026-11-01T00:00:00Z' GROUP BY 1 ORDER BY 1",
+	    NULL);
+	PQclear(nv_test_exec(c, "COMMIT", NULL));
+	days = obj(j, "by_day");
+	ck_assert(cJSON_IsArray(days));
+	ck_assert_int_eq(cJSON_GetArraySize(days), PQntuples(res));
+	ck_assert_int_gt(PQntuples(res), 1);
+	cJSON_ArrayForEach(it, days) {
+		assert_keys(it, (const char *const[]){ "date", "leads",
+		    "answered", "within_5_min", "median_seconds", "p90_seconds",
+		    NULL });
+		ck_assert_str_eq(str(it, "date"), PQgetvalue(res, i, 0));
+		ck_assert(num(it, "leads") == atof(PQgetvalue(res, i, 1)));
+		ck_assert(num(it, "answered") == atof(PQgetvalue(res, i, 2)));
+		ck_assert(num(it, "within_5_min") == atof(PQgetvalue(res, i, 3)));
+		if (num(it, "answered") == 0)
+			ck_assert(cJSON_IsNull(obj(it, "median_seconds")));
+		else
+			ck_assert(num(it, "median_seconds") >= 0);
+		sum += num(it, "leads");
+		i++;
+	}
+	ck_assert(sum == num(j, "total"));
+	PQclear(res);
+	PQfinish(c);
+	cJSON_Delete(j);
+	nv_test_http_free(&r);
+}
+END_TEST
+
 START_TEST(default_is_last_30_days)
 {
 	struct nv_test_http r;
@@ -636,6 +693,7 @@ stats_suite(void)
 	tcase_add_test(core, half_open_window_with_offsets);
 	tcase_add_test(core, empty_window);
 	tcase_add_test(core, default_is_last_30_days);
+	tcase_add_test(core, by_day_trend);
 	tcase_add_test(core, tenants_do_not_mix);
 	tcase_add_test(err, bad_windows);
 	suite_add_tcase(s, core);

@@ -422,6 +422,11 @@ arena_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("core");
+	/*
+	 * test_big_allocations checks 1 MiB byte by byte: about a second of
+	 * CPU, but past Check's 4 s default on a loaded shared machine.
+	 */
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_alignment);
 	tcase_add_test(tc, test_zero_filled);
 	tcase_add_test(tc, test_big_allocations);
