@@ -30,6 +30,8 @@
 #include "err.h"
 
 struct cJSON;
+struct nv_dealership_pub;
+struct nv_req;
 struct nv_rls_ctx;
 
 /* Longest Idempotency-Key accepted, in bytes. */
@@ -55,6 +57,7 @@ struct nv_intake_answer {
 	int		 status;	/* 201 new lead, 200 duplicate */
 	const char	*body;		/* JSON, in the arena */
 	bool		 replayed;	/* the stored answer of an earlier request */
+	bool		 skipped;	/* nv_intake_webhook: the check set skip */
 };
 
 /*
@@ -88,9 +91,6 @@ int nv_intake_signature_ok(const char *secret, const char *body, size_t len,
 enum nv_err nv_intake_form_decode(struct nv_arena *a, struct nv_diag *d,
     const char *body, size_t len, struct cJSON **out);
 
-struct nv_req;
-struct nv_dealership_pub;
-
 /*
  * The dealership a webhook's path names ({dealership_id}), looked up in
  * the database before anything else: 400 when the id is not a uuid, 404
@@ -100,5 +100,40 @@ struct nv_dealership_pub;
  */
 enum nv_err nv_intake_dealership(struct nv_req *req,
     struct nv_dealership_pub *pub);
+
+/* What a webhook's check made of a request (see nv_intake_webhook). */
+struct nv_intake_sub {
+	struct nv_intake_lead	 lead;
+	const char		*scope;	/* Idempotency-Key scope */
+	const char		*key;	/* the key, or NULL */
+	bool			 skip;	/* nothing to submit (honeypot, STOP) */
+};
+
+/*
+ * A channel's checks of one request, run once the path's dealership is
+ * known to be active: pub holds its id and webhook secret (NULL when
+ * none).  Verify the signature over the raw body, then parse, and either
+ * fill sub (lead, scope, key) or set sub->skip.  Errors are returned with
+ * nv_req_fail(); they roll back, and no lead is stored.
+ */
+typedef enum nv_err (*nv_intake_check)(struct nv_req *req,
+    const struct nv_dealership_pub *pub, void *arg,
+    struct nv_intake_sub *sub);
+
+/*
+ * A webhook POST for the dealership of the path ({dealership_id}) in one
+ * transaction of two round trips: the dealership is looked up by the
+ * database (nv_webhook_dealership(), which also sets the RLS context:
+ * only an id the database vouches for becomes the context), check runs,
+ * and the submission goes out with COMMIT (nv_intake_submit() of
+ * migration 012).  actor labels the context ("webhook:form").  On NV_OK
+ * *out holds the committed answer, or out->skipped when check set skip
+ * (nothing was written).  Errors: NV_ERR_BAD_REQUEST for an id that is
+ * not a uuid, NV_ERR_NOT_FOUND for an unknown or inactive dealership,
+ * NV_ERR_UNAVAILABLE when the database is down, check's own errors, and
+ * nv_intake_submit's.  Sets req->tenant for the log.
+ */
+enum nv_err nv_intake_webhook(struct nv_req *req, const char *actor,
+    nv_intake_check check, void *arg, struct nv_intake_answer *out);
 
 #endif /* NV_INTAKE_H */
