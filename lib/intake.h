@@ -13,9 +13,16 @@
  *     constraint and then reads the stored answer.
  *   - The same person (email_norm, or the E.164 phone) with a lead created
  *     within 30 days: no new lead, the submission becomes an inbound
- *     message on the newest such lead (200, "duplicate": true).
+ *     message on the newest such lead plus a follow-up 'reply' job
+ *     {"message_id": <that message>, "follow_up": true} (200,
+ *     "duplicate": true).
  *   - Otherwise a new lead, its inbound message (when there is one) and a
  *     'reply' job for the worker, committed together (201).
+ *
+ * All of that is one statement, nv_intake_submit() of migration 012,
+ * sent together with COMMIT.  Webhooks with a dealership in the path use
+ * nv_intake_webhook(), which also folds the dealership lookup into the
+ * same transaction: two round trips per lead in all.
  *
  * Nothing is answered before COMMIT: a failure, the database being down
  * included, is returned as an error and no 2xx is produced.

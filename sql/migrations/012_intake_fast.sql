@@ -41,6 +41,8 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
+    -- One statement: the context is set in the same scan that finds an
+    -- active dealership, and only then.
     SELECT d.active, d.settings ->> 'webhook_secret'
       INTO active, webhook_secret
       FROM public.dealerships d
@@ -50,11 +52,11 @@ BEGIN
     END IF;
     IF active THEN
         PERFORM pg_catalog.set_config('app.current_dealership_id',
-                                      p_id::text, true);
-        PERFORM pg_catalog.set_config('app.current_user_id', '', true);
-        PERFORM pg_catalog.set_config('app.actor',
-                                      coalesce(p_actor, ''), true);
-        PERFORM pg_catalog.set_config('app.request_id',
+                                      p_id::text, true),
+                pg_catalog.set_config('app.current_user_id', '', true),
+                pg_catalog.set_config('app.actor',
+                                      coalesce(p_actor, ''), true),
+                pg_catalog.set_config('app.request_id',
                                       coalesce(p_request_id, ''), true);
     END IF;
     RETURN NEXT;
@@ -86,7 +88,6 @@ DECLARE
     v_norm   text := lower(btrim(p_lead ->> 'email'));
     v_fresh  boolean;
     v_lead   uuid;
-    v_msg    uuid;
 BEGIN
     IF v_dealer IS NULL THEN
         RAISE EXCEPTION 'nv_intake_submit needs a tenant context'
@@ -112,14 +113,16 @@ BEGIN
         END IF;
     END IF;
 
-    IF v_email IS NOT NULL THEN
-        PERFORM pg_advisory_xact_lock(hashtextextended(
-            'intake:' || v_dealer::text || ':e:' || v_email, 0));
-    END IF;
-    IF v_phone IS NOT NULL THEN
-        PERFORM pg_advisory_xact_lock(hashtextextended(
-            'intake:' || v_dealer::text || ':p:' || v_phone, 0));
-    END IF;
+    -- E-mail first, then phone, always (the select list is evaluated in
+    -- order): two submissions cannot wait on each other's second lock.
+    -- A statement of its own, so the duplicate search after it takes its
+    -- snapshot once the locks are held.
+    PERFORM CASE WHEN v_email IS NOT NULL THEN pg_advisory_xact_lock(
+                hashtextextended('intake:' || v_dealer::text || ':e:'
+                                 || v_email, 0)) END,
+            CASE WHEN v_phone IS NOT NULL THEN pg_advisory_xact_lock(
+                hashtextextended('intake:' || v_dealer::text || ':p:'
+                                 || v_phone, 0)) END;
 
     -- One statement per case, so each keeps a plan on its own index.
     IF v_norm IS NOT NULL AND v_phone IS NOT NULL THEN
@@ -148,54 +151,79 @@ BEGIN
          LIMIT 1;
     END IF;
 
+    -- Each case is one statement: the rows, and the key with the answer
+    -- (one executor start-up instead of one per row).  Data-modifying
+    -- CTEs run to completion whether or not the outer query reads them.
     IF v_lead IS NOT NULL THEN
-        INSERT INTO public.conversations (dealership_id, lead_id, direction,
-                                          channel, sender, body, status,
-                                          metadata)
-        VALUES (v_dealer, v_lead, 'inbound', p_channel, 'customer', p_body,
-                'delivered', coalesce(p_metadata, '{}'::jsonb))
-        RETURNING id INTO v_msg;
-        INSERT INTO public.jobs (dealership_id, kind, lead_id, payload)
-        VALUES (v_dealer, 'reply', v_lead,
-                jsonb_build_object('message_id', v_msg::text,
-                                   'follow_up', true));
-        answer_status := 200;
-        answer_body := '{"lead_id":"' || v_lead::text
-                       || '","duplicate":true}';
+        WITH m AS (
+            INSERT INTO public.conversations (dealership_id, lead_id,
+                                              direction, channel, sender,
+                                              body, status, metadata)
+            VALUES (v_dealer, v_lead, 'inbound', p_channel, 'customer',
+                    p_body, 'delivered', coalesce(p_metadata, '{}'::jsonb))
+            RETURNING id),
+        r AS (
+            INSERT INTO public.jobs (dealership_id, kind, lead_id, payload)
+            SELECT v_dealer, 'reply', v_lead,
+                   jsonb_build_object('message_id', m.id::text,
+                                      'follow_up', true)
+              FROM m
+            RETURNING id),
+        k AS (
+            INSERT INTO public.idempotency_keys (dealership_id, scope, key,
+                                                 status, body)
+            SELECT v_dealer, p_scope, p_key, 200,
+                   '{"lead_id":"' || v_lead::text || '","duplicate":true}'
+              FROM r
+             WHERE p_key IS NOT NULL
+            RETURNING id)
+        SELECT 200, '{"lead_id":"' || v_lead::text || '","duplicate":true}'
+          INTO answer_status, answer_body
+          FROM r;
     ELSE
-        INSERT INTO public.leads (dealership_id, first_name, last_name, email,
-                                  phone, source, vehicle_interest, message,
-                                  consent, metadata)
-        VALUES (v_dealer, p_lead ->> 'first_name', p_lead ->> 'last_name',
-                v_email, v_phone, p_lead ->> 'source',
-                p_lead ->> 'vehicle_interest', p_lead ->> 'message',
-                (SELECT coalesce(jsonb_object_agg(c.key, jsonb_build_object(
-                            'granted', c.value, 'source', p_lead ->> 'source',
-                            'at', now())), '{}'::jsonb)
-                   FROM jsonb_each(CASE WHEN jsonb_typeof(p_lead -> 'consent')
-                                             = 'object'
-                                        THEN p_lead -> 'consent'
-                                        ELSE '{}'::jsonb END) c),
-                coalesce(p_lead -> 'metadata', '{}'::jsonb))
-        RETURNING id INTO v_lead;
-        IF p_lead ->> 'message' IS NOT NULL THEN
+        WITH l AS (
+            INSERT INTO public.leads (dealership_id, first_name, last_name,
+                                      email, phone, source, vehicle_interest,
+                                      message, consent, metadata)
+            VALUES (v_dealer, p_lead ->> 'first_name',
+                    p_lead ->> 'last_name', v_email, v_phone,
+                    p_lead ->> 'source', p_lead ->> 'vehicle_interest',
+                    p_lead ->> 'message',
+                    (SELECT coalesce(jsonb_object_agg(c.key,
+                                jsonb_build_object('granted', c.value,
+                                    'source', p_lead ->> 'source',
+                                    'at', now())), '{}'::jsonb)
+                       FROM jsonb_each(CASE WHEN jsonb_typeof(
+                                                p_lead -> 'consent')
+                                                = 'object'
+                                            THEN p_lead -> 'consent'
+                                            ELSE '{}'::jsonb END) c),
+                    coalesce(p_lead -> 'metadata', '{}'::jsonb))
+            RETURNING id),
+        m AS (
             INSERT INTO public.conversations (dealership_id, lead_id,
                                               direction, channel, sender,
                                               body, status)
-            VALUES (v_dealer, v_lead, 'inbound', p_channel, 'customer',
-                    p_lead ->> 'message', 'delivered');
-        END IF;
-        INSERT INTO public.jobs (dealership_id, kind, lead_id, payload)
-        VALUES (v_dealer, 'reply', v_lead, '{}'::jsonb);
-        answer_status := 201;
-        answer_body := '{"lead_id":"' || v_lead::text
-                       || '","duplicate":false}';
-    END IF;
-
-    IF p_key IS NOT NULL THEN
-        INSERT INTO public.idempotency_keys (dealership_id, scope, key,
-                                             status, body)
-        VALUES (v_dealer, p_scope, p_key, answer_status, answer_body);
+            SELECT v_dealer, l.id, 'inbound', p_channel, 'customer',
+                   p_lead ->> 'message', 'delivered'
+              FROM l
+             WHERE p_lead ->> 'message' IS NOT NULL
+            RETURNING id),
+        r AS (
+            INSERT INTO public.jobs (dealership_id, kind, lead_id, payload)
+            SELECT v_dealer, 'reply', l.id, '{}'::jsonb FROM l
+            RETURNING id),
+        k AS (
+            INSERT INTO public.idempotency_keys (dealership_id, scope, key,
+                                                 status, body)
+            SELECT v_dealer, p_scope, p_key, 201,
+                   '{"lead_id":"' || l.id::text || '","duplicate":false}'
+              FROM l
+             WHERE p_key IS NOT NULL
+            RETURNING id)
+        SELECT 201, '{"lead_id":"' || l.id::text || '","duplicate":false}'
+          INTO answer_status, answer_body
+          FROM l;
     END IF;
     RETURN NEXT;
 END;
