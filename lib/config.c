@@ -87,6 +87,8 @@ static const struct cfg_def cfg_defs[NV_CFG__COUNT] = {
 	    NULL, 0, 0, NULL, 1 },
 	[NV_CFG_META_GRAPH_URL] = { "NORVALT_META_GRAPH_URL", CFG_URL,
 	    "https://graph.facebook.com/v19.0", 0, 0, NULL, 0 },
+	[NV_CFG_META_FETCH_BUDGET_MS] = { "NORVALT_META_FETCH_BUDGET_MS",
+	    CFG_INT, "2000", 100, 10000, NULL, 0 },
 };
 
 static char *cfg_values[NV_CFG__COUNT];

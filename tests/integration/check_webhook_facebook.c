@@ -44,6 +44,7 @@ static char base[16];		/* per run: 11 digits of the leadgen ids */
 static int srv_fd = -1;
 static pthread_t srv_thread;
 static volatile int srv_fail;	/* 1: answer 500 */
+static volatile int srv_slow;	/* 1: answer after 3 s */
 static volatile int srv_stop;
 
 /* The leadgen id "554597" + base + two digits of k. */
@@ -83,6 +84,8 @@ srv_answer(int c)
 		status = 400;
 	if (srv_fail)
 		status = 500;
+	if (srv_slow)
+		sleep(3);
 	if (status == 200)
 		snprintf(body, sizeof(body), "{\"id\":\"%s\",\"created_time\":"
 		    "\"2026-11-26T05:00:00+0000\",\"field_data\":["
@@ -404,6 +407,36 @@ START_TEST(graph_down_queues_job)
 }
 END_TEST
 
+/*
+ * A Graph API slower than the webhook's budget (2 s by default): Meta
+ * gets its 200 within the budget, and the lead is queued for the worker
+ * as a 'facebook_fetch' job instead of holding the request for up to 10 s.
+ */
+START_TEST(slow_graph_queues_job)
+{
+	struct nv_test_http r;
+	struct timespec t0, t1;
+	char ids[1][64], body[2048];
+	double ms;
+
+	mkid(ids[0], sizeof(ids[0]), 9);
+	srv_slow = 1;
+	notification(body, sizeof(body), page, ids, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	post(body, NULL, &r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	assert_ack(&r, 0, 1);
+	ck_assert_msg(ms < 2900, "answered after %.0f ms", ms);
+	ck_assert_int_eq(count_tesla("SELECT count(*) FROM jobs WHERE kind ="
+	    " 'facebook_fetch' AND status = 'queued'"
+	    " AND payload ->> 'leadgen_id' = $1", ids[0]), 1);
+	ck_assert_int_eq(count_tesla("SELECT count(*) FROM leads WHERE"
+	    " metadata -> 'facebook' ->> 'leadgen_id' = $1", ids[0]), 0);
+}
+END_TEST
+
 START_TEST(unknown_page_skipped)
 {
 	struct nv_test_http r;
@@ -575,6 +608,7 @@ webhook_facebook_suite(void)
 	tcase_add_test(tc, verify_handshake);
 	tcase_add_test(tc, lead_created_then_replayed);
 	tcase_add_test(tc, graph_down_queues_job);
+	tcase_add_test(tc, slow_graph_queues_job);
 	tcase_add_test(tc, unknown_page_skipped);
 	suite_add_tcase(s, tc);
 
