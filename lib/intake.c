@@ -39,9 +39,6 @@
 #include "rls.h"
 #include "valid.h"
 
-#define INTAKE_TENANT \
-	"NULLIF(current_setting('app.current_dealership_id', true), '')::uuid"
-
 static const struct nv_stmt intake_key_get = {
 	"intake_key_get",
 	"SELECT k.status, k.body FROM idempotency_keys k"
