@@ -22,29 +22,24 @@
 #include "../lib/http.h"
 #include "../lib/intake.h"
 #include "../lib/models/dealership.h"
-#include "../lib/rls.h"
 #include "../lib/valid.h"
 
 #define ADF_SCOPE	"webhook:adf"
 
+/* The checks of an ADF post, inside the intake transaction. */
 static enum nv_err
-adf_post(struct nv_req *req)
+adf_check(struct nv_req *req, const struct nv_dealership_pub *pub, void *arg,
+    struct nv_intake_sub *sub)
 {
-	struct nv_intake_answer ans;
-	struct nv_adf_lead adf;
-	struct nv_dealership_pub pub;
-	struct nv_rls_ctx ctx;
+	struct nv_adf_lead *adf = arg;
 	const char *body, *key;
 	enum nv_err rc;
 	size_t len;
 
-	if ((rc = nv_intake_dealership(req, &pub)) != NV_OK)
-		return rc;
-
 	if ((rc = nv_req_body(req, &body, &len)) != NV_OK)
 		return rc;
-	if (pub.webhook_secret != NULL && *pub.webhook_secret != '\0' &&
-	    !nv_intake_signature_ok(pub.webhook_secret, body, len,
+	if (pub->webhook_secret != NULL && *pub->webhook_secret != '\0' &&
+	    !nv_intake_signature_ok(pub->webhook_secret, body, len,
 	    nv_req_env(req, "HTTP_X_NORVALT_SIGNATURE")))
 		return nv_req_fail(req, NV_ERR_UNAUTHORIZED, "X-Norvalt-"
 		    "Signature is missing or does not match the body");
@@ -63,16 +58,25 @@ adf_post(struct nv_req *req)
 		    "invalid Idempotency-Key header");
 	}
 
-	if ((rc = nv_adf_parse(req->arena, &req->diag, body, len, &adf)) !=
+	if ((rc = nv_adf_parse(req->arena, &req->diag, body, len, adf)) !=
 	    NV_OK)
 		return rc;
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.dealership_id = pub.id;
-	ctx.actor = ADF_SCOPE;
-	ctx.request_id = req->request_id;
-	rc = nv_intake_submit(req->arena, &req->diag, &ctx, &adf.lead,
-	    ADF_SCOPE, key, &ans);
-	if (rc != NV_OK)
+	sub->lead = adf->lead;
+	sub->scope = ADF_SCOPE;
+	sub->key = key;
+	return NV_OK;
+}
+
+static enum nv_err
+adf_post(struct nv_req *req)
+{
+	struct nv_intake_answer ans;
+	struct nv_adf_lead adf;
+	enum nv_err rc;
+
+	memset(&adf, 0, sizeof(adf));
+	if ((rc = nv_intake_webhook(req, ADF_SCOPE, adf_check, &adf, &ans)) !=
+	    NV_OK)
 		return rc;
 	return nv_req_json(req, ans.status, ans.body, strlen(ans.body));
 }

@@ -31,7 +31,6 @@
 #include "../lib/mailgun.h"
 #include "../lib/models/dealership.h"
 #include "../lib/multipart.h"
-#include "../lib/rls.h"
 #include "../lib/valid.h"
 
 #define EMAIL_SCOPE	"webhook:email"
@@ -89,21 +88,22 @@ email_str(const cJSON *o, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/*
+ * The checks of an e-mail delivery, inside the intake transaction: the
+ * signing key is configured, the body parses, the signature and
+ * timestamp hold, the fields make a lead.
+ */
 static enum nv_err
-email_post(struct nv_req *req)
+email_check(struct nv_req *req, const struct nv_dealership_pub *pub,
+    void *arg, struct nv_intake_sub *sub)
 {
-	struct nv_intake_answer ans;
-	struct nv_intake_lead lead;
-	struct nv_dealership_pub pub;
-	struct nv_rls_ctx ctx;
 	const char *body, *ct, *key, *token;
 	enum nv_err rc;
 	size_t len;
 	cJSON *o;
 
-	if ((rc = nv_intake_dealership(req, &pub)) != NV_OK)
-		return rc;
-
+	(void)pub;
+	(void)arg;
 	key = nv_config_str(NV_CFG_MAILGUN_SIGNING_KEY);
 	if (key == NULL || *key == '\0') {
 		nv_log_error("email: NORVALT_MAILGUN_SIGNING_KEY is not set; "
@@ -135,16 +135,19 @@ email_post(struct nv_req *req)
 		    NV_INTAKE_KEY_MAX);
 		return nv_req_fail(req, NV_ERR_BAD_REQUEST, "invalid token");
 	}
+	sub->scope = EMAIL_SCOPE;
+	sub->key = token;
+	return nv_mailgun_lead(req->arena, &req->diag, o, &sub->lead);
+}
 
-	if ((rc = nv_mailgun_lead(req->arena, &req->diag, o, &lead)) != NV_OK)
-		return rc;
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.dealership_id = pub.id;
-	ctx.actor = EMAIL_SCOPE;
-	ctx.request_id = req->request_id;
-	rc = nv_intake_submit(req->arena, &req->diag, &ctx, &lead,
-	    EMAIL_SCOPE, token, &ans);
-	if (rc != NV_OK)
+static enum nv_err
+email_post(struct nv_req *req)
+{
+	struct nv_intake_answer ans;
+	enum nv_err rc;
+
+	if ((rc = nv_intake_webhook(req, EMAIL_SCOPE, email_check, NULL,
+	    &ans)) != NV_OK)
 		return rc;
 	return nv_req_json(req, ans.status, ans.body, strlen(ans.body));
 }

@@ -14,9 +14,13 @@
  * inactive Page is logged and skipped.  The lead's fields come from the
  * Graph API, then lib/intake takes it in with the leadgen_id as its
  * idempotency key, so Meta's retries are harmless.  When Graph cannot be
- * reached the change becomes a 'facebook_fetch' job for the worker, so
- * nothing is lost and Meta still gets its 200: it retries non-2xx answers
- * for hours and then disables the subscription.  Only a database failure
+ * reached, or does not answer within NORVALT_META_FETCH_BUDGET_MS (2 s),
+ * the change becomes a 'facebook_fetch' job for the worker, so nothing is
+ * lost and Meta still gets its 200 promptly: it retries non-2xx answers
+ * for hours and then disables the subscription, and a slow Graph must not
+ * hold a FastCGI worker for the 10 s a fetch may take.  A fast Graph (the
+ * usual case) still files the lead inline, so the first reply is not
+ * delayed by the worker's polling.  Only a database failure
  * is answered with an error (Meta retries; the keys make that safe).
  */
 #include <stdbool.h>
@@ -105,8 +109,10 @@ fb_change(struct nv_req *req, const struct nv_meta_change *ch, int *leads,
 	ctx.actor = NV_META_SCOPE;
 	ctx.request_id = req->request_id;
 
-	rc = nv_meta_fetch(req->arena, &d, nv_config_str(NV_CFG_META_GRAPH_URL),
-	    nv_config_str(NV_CFG_META_PAGE_TOKEN), ch->leadgen_id, &json);
+	rc = nv_meta_fetch_within(req->arena, &d,
+	    nv_config_str(NV_CFG_META_GRAPH_URL),
+	    nv_config_str(NV_CFG_META_PAGE_TOKEN), ch->leadgen_id,
+	    nv_config_int(NV_CFG_META_FETCH_BUDGET_MS), &json);
 	if (rc == NV_OK)
 		rc = nv_meta_lead(req->arena, &d, json, ch, &lead);
 	if (rc == NV_ERR_VALIDATION) {

@@ -124,22 +124,30 @@ sms_lead(struct nv_req *req, const cJSON *o, struct nv_intake_lead *l)
 	return NV_OK;
 }
 
+/* What sms_check leaves for an opt-out keyword, handled after it. */
+struct sms_post {
+	enum nv_twilio_keyword	 kw;
+	const char		*phone;
+	const char		*message;
+	const char		*sid;
+};
+
+/*
+ * The checks of an inbound SMS, inside the intake transaction: the auth
+ * token is configured, the signature holds, the fields make a lead.  An
+ * opt-out or opt-in keyword is left to sms_post (sub->skip).
+ */
 static enum nv_err
-sms_post(struct nv_req *req)
+sms_check(struct nv_req *req, const struct nv_dealership_pub *pub, void *arg,
+    struct nv_intake_sub *sub)
 {
-	struct nv_intake_answer ans;
-	struct nv_intake_lead lead;
-	enum nv_twilio_keyword kw;
-	struct nv_dealership_pub pub;
-	struct nv_rls_ctx ctx;
+	struct sms_post *sp = arg;
 	const char *body, *token, *sid;
 	enum nv_err rc;
 	size_t len;
 	cJSON *o;
 
-	if ((rc = nv_intake_dealership(req, &pub)) != NV_OK)
-		return rc;
-
+	(void)pub;
 	token = nv_config_str(NV_CFG_TWILIO_AUTH_TOKEN);
 	if (token == NULL || *token == '\0') {
 		nv_log_error("NORVALT_TWILIO_AUTH_TOKEN is not set: inbound "
@@ -168,22 +176,43 @@ sms_post(struct nv_req *req)
 		return nv_req_fail(req, NV_ERR_VALIDATION,
 		    "the message has no valid MessageSid");
 	}
-	if ((rc = sms_lead(req, o, &lead)) != NV_OK)
+	if ((rc = sms_lead(req, o, &sub->lead)) != NV_OK)
 		return rc;
+	sub->scope = NV_TWILIO_SCOPE;
+	sub->key = sid;
+	sp->kw = nv_twilio_keyword(sub->lead.message);
+	if (sp->kw != NV_TWILIO_NONE) {
+		sp->phone = sub->lead.phone;
+		sp->message = sub->lead.message;
+		sp->sid = sid;
+		sub->skip = true;
+	}
+	return NV_OK;
+}
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.dealership_id = pub.id;
-	ctx.actor = NV_TWILIO_SCOPE;
-	ctx.request_id = req->request_id;
-	kw = nv_twilio_keyword(lead.message);
-	if (kw != NV_TWILIO_NONE)
-		rc = nv_twilio_keyword_submit(req->arena, &req->diag, &ctx, kw,
-		    lead.phone, lead.message, sid, &ans);
-	else
-		rc = nv_intake_submit(req->arena, &req->diag, &ctx, &lead,
-		    NV_TWILIO_SCOPE, sid, &ans);
-	if (rc != NV_OK)
+static enum nv_err
+sms_post(struct nv_req *req)
+{
+	struct nv_intake_answer ans;
+	struct nv_rls_ctx ctx;
+	struct sms_post sp;
+	enum nv_err rc;
+
+	memset(&sp, 0, sizeof(sp));
+	if ((rc = nv_intake_webhook(req, NV_TWILIO_SCOPE, sms_check, &sp,
+	    &ans)) != NV_OK)
 		return rc;
+	if (ans.skipped) {
+		/* STOP / START: a transaction of its own (lib/twilio). */
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.dealership_id = req->tenant;
+		ctx.actor = NV_TWILIO_SCOPE;
+		ctx.request_id = req->request_id;
+		rc = nv_twilio_keyword_submit(req->arena, &req->diag, &ctx,
+		    sp.kw, sp.phone, sp.message, sp.sid, &ans);
+		if (rc != NV_OK)
+			return rc;
+	}
 	return nv_req_body_set(req, 200, "text/xml", SMS_TWIML,
 	    sizeof(SMS_TWIML) - 1);
 }

@@ -4,12 +4,13 @@
  *   POST /webhooks/form/{dealership_id}   a website's lead form
  *
  * No token: the dealership comes from the path and is resolved by the
- * database (nv_intake_dealership) before anything else; only then is its
- * id used as the RLS context.  When the dealership has a webhook secret,
+ * database (nv_intake_webhook) before anything else; only then is its id
+ * used as the RLS context.  When the dealership has a webhook secret,
  * X-Norvalt-Signature is checked over the raw body before it is parsed.
  * The form's fields become a struct nv_intake_lead; lib/intake does the
- * rest (Idempotency-Key, duplicates, lead + message + reply job), and the
- * answer is sent only after its transaction committed.
+ * rest (Idempotency-Key, duplicates, lead + message + reply job) in the
+ * same transaction, two round trips in all, and the answer is sent only
+ * after it committed.
  */
 #include <ctype.h>
 #include <stdbool.h>
@@ -231,26 +232,25 @@ form_honeypot(const cJSON *o)
 	return 1;
 }
 
+/*
+ * The form post's checks, inside the intake transaction once the
+ * dealership is known: signature over the raw body, then the body, the
+ * Idempotency-Key, the honeypot and the fields.
+ */
 static enum nv_err
-form_post(struct nv_req *req)
+form_check(struct nv_req *req, const struct nv_dealership_pub *pub,
+    void *arg, struct nv_intake_sub *sub)
 {
-	static const char honey[] = "{\"lead_id\":null,\"accepted\":true}";
-	struct nv_intake_answer ans;
-	struct nv_intake_lead lead;
-	struct nv_dealership_pub pub;
-	struct nv_rls_ctx ctx;
 	const char *body, *key;
 	enum nv_err rc;
 	size_t len;
 	cJSON *o;
 
-	if ((rc = nv_intake_dealership(req, &pub)) != NV_OK)
-		return rc;
-
+	(void)arg;
 	if ((rc = nv_req_body(req, &body, &len)) != NV_OK)
 		return rc;
-	if (pub.webhook_secret != NULL && *pub.webhook_secret != '\0' &&
-	    !nv_intake_signature_ok(pub.webhook_secret, body, len,
+	if (pub->webhook_secret != NULL && *pub->webhook_secret != '\0' &&
+	    !nv_intake_signature_ok(pub->webhook_secret, body, len,
 	    nv_req_env(req, "HTTP_X_NORVALT_SIGNATURE")))
 		return nv_req_fail(req, NV_ERR_UNAUTHORIZED, "X-Norvalt-"
 		    "Signature is missing or does not match the body");
@@ -285,19 +285,27 @@ form_post(struct nv_req *req)
 	}
 
 	/* A bot filled the hidden field: look like success, keep nothing. */
-	if (form_honeypot(o))
-		return nv_req_json(req, 200, honey, sizeof(honey) - 1);
+	if (form_honeypot(o)) {
+		sub->skip = true;
+		return NV_OK;
+	}
+	sub->scope = FORM_SCOPE;
+	sub->key = key;
+	return form_lead(req, o, &sub->lead);
+}
 
-	if ((rc = form_lead(req, o, &lead)) != NV_OK)
+static enum nv_err
+form_post(struct nv_req *req)
+{
+	static const char honey[] = "{\"lead_id\":null,\"accepted\":true}";
+	struct nv_intake_answer ans;
+	enum nv_err rc;
+
+	if ((rc = nv_intake_webhook(req, FORM_SCOPE, form_check, NULL,
+	    &ans)) != NV_OK)
 		return rc;
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.dealership_id = pub.id;
-	ctx.actor = FORM_SCOPE;
-	ctx.request_id = req->request_id;
-	rc = nv_intake_submit(req->arena, &req->diag, &ctx, &lead, FORM_SCOPE,
-	    key, &ans);
-	if (rc != NV_OK)
-		return rc;
+	if (ans.skipped)
+		return nv_req_json(req, 200, honey, sizeof(honey) - 1);
 	return nv_req_json(req, ans.status, ans.body, strlen(ans.body));
 }
 

@@ -140,6 +140,8 @@ static const struct cfg_def cfg_defs[NV_CFG__COUNT] = {
 	    NULL, 0, 0, NULL, 0 },
 	[NV_CFG_CLERK_PUBLISHABLE_KEY] = { "NORVALT_CLERK_PUBLISHABLE_KEY",
 	    CFG_TEXT, NULL, 0, 0, NULL, 0 },
+	[NV_CFG_META_FETCH_BUDGET_MS] = { "NORVALT_META_FETCH_BUDGET_MS",
+	    CFG_INT, "2000", 100, 10000, NULL, 0 },
 };
 
 static char *cfg_values[NV_CFG__COUNT];

@@ -29,6 +29,7 @@ static char *db_conninfo;
 static unsigned long db_gen;
 static int db_in_tx;
 static int db_begin_pending;	/* BEGIN not sent yet: goes with 1st stmt */
+static int db_tx_ended;		/* nv_db_exec_commit ended the transaction */
 static struct db_prepared db_prepared[DB_PREPARED_MAX];
 static size_t db_nprepared;
 
@@ -55,6 +56,7 @@ nv_db_close(void)
 	db_conn = NULL;
 	db_in_tx = 0;
 	db_begin_pending = 0;
+	db_tx_ended = 0;
 }
 
 PGconn *
@@ -273,35 +275,43 @@ db_pipeline_next(void)
 }
 
 /*
- * The first statement of a transaction: BEGIN, the PREPARE if this
- * connection has not seen st yet, and st itself go out in one pipeline,
- * so opening the transaction costs no round trip of its own.  When the
- * connection turns out to be dead (the server restarted since the last
- * request), nothing has happened yet, so it reconnects and tries once more.
+ * One statement in a pipeline of its own: BEGIN first when the
+ * transaction has not been opened yet (db_begin_pending), the PREPARE if
+ * this connection has not seen st yet, st itself, and COMMIT after it when
+ * commit is set; then one Sync, so the whole lot costs one round trip.
+ * When the connection turns out to be dead before BEGIN (the server
+ * restarted since the last request), nothing has happened yet, so it
+ * reconnects and tries once more.  With commit, a failed st makes the
+ * server skip COMMIT (PGRES_PIPELINE_ABORTED) and leaves the transaction
+ * in error for nv_db_tx to roll back; a successful or failed COMMIT ends
+ * the transaction (db_tx_ended).
  */
 static enum nv_err
-db_exec_first(struct nv_arena *a, struct nv_diag *d, const struct nv_stmt *st,
-    const char *const *params, PGresult **out)
+db_pipeline(struct nv_arena *a, struct nv_diag *d, const struct nv_stmt *st,
+    const char *const *params, int commit, PGresult **out)
 {
-	PGresult *begin = NULL, *prep = NULL, *r = NULL, *sync;
+	PGresult *begin = NULL, *prep = NULL, *r = NULL, *end = NULL, *sync;
 	enum nv_err rc = NV_OK;
-	int attempt, prepare, sent;
+	int attempt, prepare, sent, first = db_begin_pending;
 
-	for (attempt = 0; attempt < 2; attempt++) {
+	for (attempt = 0; attempt < (first ? 2 : 1); attempt++) {
 		if ((rc = nv_db_open(d)) != NV_OK)
 			return rc;
 		prepare = !db_is_prepared(st);
 		sent = PQenterPipelineMode(db_conn) &&
-		    PQsendQueryParams(db_conn, "BEGIN", 0, NULL, NULL, NULL,
-		    NULL, 0) &&
+		    (!first || PQsendQueryParams(db_conn, "BEGIN", 0, NULL,
+		    NULL, NULL, NULL, 0)) &&
 		    (!prepare || PQsendPrepare(db_conn, st->name, st->sql,
 		    st->nparams, NULL)) &&
 		    PQsendQueryPrepared(db_conn, st->name, st->nparams, params,
 		    NULL, NULL, 0) &&
+		    (!commit || PQsendQueryParams(db_conn, "COMMIT", 0, NULL,
+		    NULL, NULL, NULL, 0)) &&
 		    PQpipelineSync(db_conn);
-		begin = sent ? db_pipeline_next() : NULL;
+		begin = sent && first ? db_pipeline_next() : NULL;
 		prep = sent && prepare ? db_pipeline_next() : NULL;
 		r = sent ? db_pipeline_next() : NULL;
+		end = sent && commit ? db_pipeline_next() : NULL;
 		sync = sent ? PQgetResult(db_conn) : NULL;
 		if (sync == NULL || PQresultStatus(sync) != PGRES_PIPELINE_SYNC ||
 		    !PQexitPipelineMode(db_conn)) {
@@ -310,8 +320,10 @@ db_exec_first(struct nv_arena *a, struct nv_diag *d, const struct nv_stmt *st,
 			PQclear(begin);
 			PQclear(prep);
 			PQclear(r);
-			begin = prep = r = NULL;
-			nv_log_info("database connection lost; reconnecting");
+			PQclear(end);
+			begin = prep = r = end = NULL;
+			nv_log_info("database connection lost%s", first ?
+			    "; reconnecting" : "");
 			nv_db_close();
 			db_in_tx = 1;
 			rc = nv_diag_set(d, NV_ERR_UNAVAILABLE,
@@ -319,6 +331,7 @@ db_exec_first(struct nv_arena *a, struct nv_diag *d, const struct nv_stmt *st,
 			continue;
 		}
 		PQclear(sync);
+		rc = NV_OK;
 		break;
 	}
 	db_begin_pending = 0;
@@ -327,7 +340,10 @@ db_exec_first(struct nv_arena *a, struct nv_diag *d, const struct nv_stmt *st,
 	nv_arena_defer(a, db_clear, begin);
 	nv_arena_defer(a, db_clear, prep);
 	nv_arena_defer(a, db_clear, r);
-	if (nv_db_classify(begin) != NV_OK)
+	nv_arena_defer(a, db_clear, end);
+	if (commit && PQtransactionStatus(db_conn) == PQTRANS_IDLE)
+		db_tx_ended = 1;
+	if (first && nv_db_classify(begin) != NV_OK)
 		return db_fail(d, "BEGIN", begin);
 	if (prepare) {
 		if (nv_db_classify(prep) != NV_OK)
@@ -336,6 +352,8 @@ db_exec_first(struct nv_arena *a, struct nv_diag *d, const struct nv_stmt *st,
 	}
 	if (nv_db_classify(r) != NV_OK)
 		return db_fail(d, st->name, r);
+	if (commit && nv_db_classify(end) != NV_OK)
+		return db_fail(d, "COMMIT", end);
 	*out = r;
 	return NV_OK;
 }
@@ -348,8 +366,9 @@ nv_db_exec(struct nv_arena *a, struct nv_diag *d, const struct nv_stmt *st,
 	enum nv_err rc;
 
 	*res = NULL;
+	assert(!db_tx_ended);
 	if (db_begin_pending)
-		return db_exec_first(a, d, st, params, res);
+		return db_pipeline(a, d, st, params, 0, res);
 	if ((rc = nv_db_open(d)) != NV_OK)
 		return rc;
 	if (!db_is_prepared(st)) {
@@ -372,6 +391,15 @@ nv_db_exec(struct nv_arena *a, struct nv_diag *d, const struct nv_stmt *st,
 }
 
 enum nv_err
+nv_db_exec_commit(struct nv_arena *a, struct nv_diag *d,
+    const struct nv_stmt *st, const char *const *params, PGresult **res)
+{
+	*res = NULL;
+	assert(db_in_tx && !db_tx_ended);
+	return db_pipeline(a, d, st, params, 1, res);
+}
+
+enum nv_err
 nv_db_exec_once(struct nv_arena *a, struct nv_diag *d, const char *sql,
     int nparams, const char *const *params, PGresult **res)
 {
@@ -379,6 +407,7 @@ nv_db_exec_once(struct nv_arena *a, struct nv_diag *d, const char *sql,
 	enum nv_err rc;
 
 	*res = NULL;
+	assert(!db_tx_ended);
 	if (db_begin_pending) {
 		/* Rare path: no pipelining, a plain BEGIN first. */
 		db_begin_pending = 0;
@@ -436,7 +465,7 @@ nv_db_tx(struct nv_arena *a, struct nv_diag *d, const struct nv_rls_ctx *ctx,
 	assert(!db_in_tx);
 	/*
 	 * BEGIN is not sent here: it goes out in one pipeline with the first
-	 * statement (db_exec_first), which also replaces a connection that
+	 * statement (db_pipeline), which also replaces a connection that
 	 * died since the last request.  Later failures are reported.
 	 */
 	db_in_tx = 1;
@@ -450,6 +479,16 @@ nv_db_tx(struct nv_arena *a, struct nv_diag *d, const struct nv_rls_ctx *ctx,
 	if (db_begin_pending) {
 		/* The work ran no statement: there is nothing to end. */
 		db_begin_pending = 0;
+		db_in_tx = 0;
+		return rc;
+	}
+	if (db_tx_ended) {
+		/*
+		 * nv_db_exec_commit sent COMMIT with the last statement: the
+		 * transaction is over, committed exactly when that call (and
+		 * so, by contract, the work) returned NV_OK.
+		 */
+		db_tx_ended = 0;
 		db_in_tx = 0;
 		return rc;
 	}

@@ -77,6 +77,18 @@ enum nv_err nv_db_exec(struct nv_arena *a, struct nv_diag *d,
     const struct nv_stmt *st, const char *const *params, PGresult **res);
 
 /*
+ * Like nv_db_exec for the last statement of a transaction: st and COMMIT
+ * go out in one pipeline (with BEGIN too when st is the first statement),
+ * so committing costs no round trip of its own.  NV_OK means st succeeded
+ * AND the transaction committed; on any error nothing is committed (a
+ * failed st leaves the transaction for nv_db_tx to roll back).  No
+ * statement may follow in the same transaction, and the work must return
+ * what this returned.
+ */
+enum nv_err nv_db_exec_commit(struct nv_arena *a, struct nv_diag *d,
+    const struct nv_stmt *st, const char *const *params, PGresult **res);
+
+/*
  * Like nv_db_exec for a one-off parameterised statement that is not worth
  * preparing (PQexecParams).  sql must still be a constant string.
  */

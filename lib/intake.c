@@ -1,12 +1,20 @@
 /*
  * intake.c - taking a lead in from any inbound channel; see intake.h.
  *
- * One transaction per submission: Idempotency-Key lookup, advisory locks
- * on the person's e-mail and phone (so two simultaneous first contacts of
- * the same person make one lead, not two), duplicate search, then either a
- * message on the existing lead or lead + message + reply job in one
- * statement, and finally the key with the answer.  The locks are taken
- * e-mail first, then phone, by every caller, so they cannot deadlock.
+ * One transaction per submission, and as few round trips as the rules
+ * allow.  The rules themselves live in nv_intake_submit() (migration
+ * 012), run as the app role under the tenant context: Idempotency-Key
+ * lookup, advisory locks on the person's e-mail and phone (so two
+ * simultaneous first contacts of the same person make one lead, not two;
+ * e-mail first, then phone, by every caller, so they cannot deadlock),
+ * duplicate search, then either a message + follow-up job on the existing
+ * lead or lead + message + reply job, and finally the key with the answer.
+ * That call goes out pipelined with COMMIT (nv_db_exec_commit).
+ *
+ * A webhook (nv_intake_webhook) first needs the dealership's secret to
+ * check the signature over the raw body: BEGIN + nv_webhook_dealership()
+ * is the first round trip (it also sets the context), the channel's check
+ * runs in C, and the submission + COMMIT is the second.
  *
  * A key insert that loses a race (unique violation) rolls everything back;
  * a second transaction then reads the winner's answer.
@@ -31,16 +39,6 @@
 #include "rls.h"
 #include "valid.h"
 
-#define INTAKE_TENANT \
-	"NULLIF(current_setting('app.current_dealership_id', true), '')::uuid"
-
-static const struct nv_stmt intake_key_expire = {
-	"intake_key_expire",
-	"DELETE FROM idempotency_keys k WHERE k.scope = $1 AND k.key = $2"
-	" AND k.created_at < now() - interval '24 hours'",
-	2
-};
-
 static const struct nv_stmt intake_key_get = {
 	"intake_key_get",
 	"SELECT k.status, k.body FROM idempotency_keys k"
@@ -49,72 +47,23 @@ static const struct nv_stmt intake_key_get = {
 	2
 };
 
-static const struct nv_stmt intake_key_put = {
-	"intake_key_put",
-	"INSERT INTO idempotency_keys (dealership_id, scope, key, status, body)"
-	" VALUES (" INTAKE_TENANT ", $1, $2, $3::int, $4)",
-	4
-};
-
-static const struct nv_stmt intake_lock = {
-	"intake_lock",
-	"SELECT pg_advisory_xact_lock(hashtextextended("
-	" 'intake:' || " INTAKE_TENANT "::text || ':' || $1, 0))",
-	1
-};
-
-static const struct nv_stmt intake_find = {
-	"intake_find",
-	"SELECT l.id FROM leads l"
-	" WHERE l.created_at > now() - interval '30 days'"
-	"  AND (($1::text IS NOT NULL AND l.email_norm = lower(btrim($1)))"
-	"   OR ($2::text IS NOT NULL AND l.phone = $2))"
-	" ORDER BY l.created_at DESC, l.id DESC LIMIT 1",
-	2
-};
-
-static const struct nv_stmt intake_message = {
-	"intake_message",
-	"INSERT INTO conversations (dealership_id, lead_id, direction, channel,"
-	"  sender, body, status, metadata)"
-	" VALUES (" INTAKE_TENANT ", $1::uuid, 'inbound', $2, 'customer', $3,"
-	"  'delivered', coalesce($4::jsonb, '{}'))",
-	4
-};
-
 /*
- * $1 the lead as a JSON object, $2 the message channel.  Consent flags
- * {"email": true} become {"email": {"granted": true, "source": <source>,
- * "at": <now>}}.
+ * The whole submission in one statement (migration 012): key, locks,
+ * duplicate search, message or lead + message + job, the key's answer.
  */
-static const struct nv_stmt intake_create = {
-	"intake_create",
-	"WITH s AS (SELECT $1::jsonb AS j),"
-	" l AS ("
-	"  INSERT INTO leads (dealership_id, first_name, last_name, email,"
-	"   phone, source, vehicle_interest, message, consent, metadata)"
-	"  SELECT " INTAKE_TENANT ", j->>'first_name', j->>'last_name',"
-	"   j->>'email', j->>'phone', j->>'source', j->>'vehicle_interest',"
-	"   j->>'message',"
-	"   (SELECT coalesce(jsonb_object_agg(c.key, jsonb_build_object("
-	"     'granted', c.value, 'source', j->>'source', 'at', now())),"
-	"     '{}'::jsonb)"
-	"    FROM jsonb_each(CASE WHEN jsonb_typeof(j->'consent') = 'object'"
-	"     THEN j->'consent' ELSE '{}'::jsonb END) c),"
-	"   coalesce(j->'metadata', '{}'::jsonb)"
-	"  FROM s RETURNING id, dealership_id),"
-	" m AS ("
-	"  INSERT INTO conversations (dealership_id, lead_id, direction,"
-	"   channel, sender, body, status)"
-	"  SELECT l.dealership_id, l.id, 'inbound', $2, 'customer',"
-	"   s.j->>'message', 'delivered' FROM l, s"
-	"  WHERE s.j->>'message' IS NOT NULL RETURNING id),"
-	" r AS ("
-	"  INSERT INTO jobs (dealership_id, kind, lead_id, payload)"
-	"  SELECT l.dealership_id, 'reply', l.id, '{}' FROM l RETURNING id)"
-	" SELECT l.id, (SELECT count(*) FROM m), (SELECT count(*) FROM r)"
-	" FROM l",
-	2
+static const struct nv_stmt intake_submit = {
+	"intake_submit",
+	"SELECT answer_status, answer_body, replayed"
+	" FROM nv_intake_submit($1, $2, $3::jsonb, $4, $5, $6::jsonb)",
+	6
+};
+
+/* Active flag and secret; sets the tenant context when active (012). */
+static const struct nv_stmt intake_dealer = {
+	"intake_dealer",
+	"SELECT active, webhook_secret"
+	" FROM nv_webhook_dealership($1::uuid, $2, $3)",
+	3
 };
 
 struct intake_job {
@@ -174,33 +123,31 @@ intake_json(struct nv_arena *a, const struct nv_intake_lead *l)
 	return s;
 }
 
+/*
+ * The submission of j: the stored answer only (lookup_only, after losing
+ * a race on the key), or nv_intake_submit() pipelined with COMMIT, so a
+ * new lead costs one round trip after the context is set.
+ */
 static enum nv_err
 intake_work(struct nv_arena *a, struct nv_diag *d, void *arg)
 {
 	struct intake_job *j = arg;
 	const struct nv_intake_lead *l = j->lead;
-	const char *params[4];
+	const char *params[6];
 	PGresult *res;
 	enum nv_err rc;
-	const char *id;
-	char *json, *status;
 	bool found;
 
-	if (j->key != NULL) {
-		params[0] = j->scope;
-		params[1] = j->key;
-		if (!j->lookup_only &&
-		    (rc = nv_db_exec(a, d, &intake_key_expire, params, &res)) !=
-		    NV_OK)
-			return rc;
-		if ((rc = intake_key_read(a, d, j, &found)) != NV_OK)
-			return rc;
-		if (found)
-			return NV_OK;
-	}
-	if (j->lookup_only)
+	if (j->lookup_only) {
+		if (j->key != NULL) {
+			if ((rc = intake_key_read(a, d, j, &found)) != NV_OK)
+				return rc;
+			if (found)
+				return NV_OK;
+		}
 		return nv_diag_set(d, NV_ERR_CONFLICT, "a request with this "
 		    "Idempotency-Key is still being processed");
+	}
 
 	if (l->email == NULL && l->phone == NULL) {
 		nv_diag_field(d, "email", "an e-mail address or a phone number "
@@ -210,62 +157,43 @@ intake_work(struct nv_arena *a, struct nv_diag *d, void *arg)
 		return nv_diag_set(d, NV_ERR_VALIDATION,
 		    "a lead needs an e-mail address or a phone number");
 	}
-	if (l->email != NULL) {
-		params[0] = nv_arena_cat(a, "e:", l->email, (char *)NULL);
-		if ((rc = nv_db_exec(a, d, &intake_lock, params, &res)) != NV_OK)
-			return rc;
-	}
-	if (l->phone != NULL) {
-		params[0] = nv_arena_cat(a, "p:", l->phone, (char *)NULL);
-		if ((rc = nv_db_exec(a, d, &intake_lock, params, &res)) != NV_OK)
-			return rc;
-	}
-
-	params[0] = l->email;
-	params[1] = l->phone;
-	if ((rc = nv_db_exec(a, d, &intake_find, params, &res)) != NV_OK)
+	params[0] = j->scope;
+	params[1] = j->key;
+	params[2] = intake_json(a, l);
+	params[3] = l->channel;
+	params[4] = l->message != NULL ? l->message :
+	    l->empty_message != NULL ? l->empty_message :
+	    "(submitted without a message)";
+	params[5] = l->metadata;
+	if ((rc = nv_db_exec_commit(a, d, &intake_submit, params, &res)) !=
+	    NV_OK)
 		return rc;
-	if (PQntuples(res) > 0) {
-		id = nv_arena_strdup(a, PQgetvalue(res, 0, 0));
-		params[0] = id;
-		params[1] = l->channel;
-		params[2] = l->message != NULL ? l->message :
-		    l->empty_message != NULL ? l->empty_message :
-		    "(submitted without a message)";
-		params[3] = l->metadata;
-		if ((rc = nv_db_exec(a, d, &intake_message, params, &res)) !=
-		    NV_OK)
-			return rc;
-		j->out->status = 200;
-		j->out->body = nv_arena_cat(a, "{\"lead_id\":\"", id,
-		    "\",\"duplicate\":true}", (char *)NULL);
-	} else {
-		json = intake_json(a, l);
-		params[0] = json;
-		params[1] = l->channel;
-		if ((rc = nv_db_exec(a, d, &intake_create, params, &res)) !=
-		    NV_OK)
-			return rc;
-		if (PQntuples(res) != 1)
-			return nv_diag_set(d, NV_ERR_INTERNAL,
-			    "the lead was not stored");
-		id = nv_arena_strdup(a, PQgetvalue(res, 0, 0));
-		j->out->status = 201;
-		j->out->body = nv_arena_cat(a, "{\"lead_id\":\"", id,
-		    "\",\"duplicate\":false}", (char *)NULL);
-	}
-
-	if (j->key != NULL) {
-		status = nv_arena_printf(a, "%d", j->out->status);
-		params[0] = j->scope;
-		params[1] = j->key;
-		params[2] = status;
-		params[3] = j->out->body;
-		if ((rc = nv_db_exec(a, d, &intake_key_put, params, &res)) !=
-		    NV_OK)
-			return rc;
-	}
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0) ||
+	    PQgetisnull(res, 0, 1))
+		return nv_diag_set(d, NV_ERR_INTERNAL, "the lead was not stored");
+	j->out->status = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	j->out->body = nv_arena_strdup(a, PQgetvalue(res, 0, 1));
+	j->out->replayed = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 	return NV_OK;
+}
+
+/*
+ * After a transaction failed with rc: when it lost a race on the key
+ * (idempotency_keys_key), the winner's answer from a new transaction.
+ */
+static enum nv_err
+intake_race(struct nv_arena *a, struct nv_diag *d,
+    const struct nv_rls_ctx *ctx, struct intake_job *j, enum nv_err rc)
+{
+	if (rc == NV_ERR_CONFLICT && j->key != NULL && d != NULL &&
+	    d->ndetails > 0 &&
+	    strcmp(d->details[0].field, "idempotency_keys_key") == 0) {
+		nv_diag_reset(d);
+		memset(j->out, 0, sizeof(*j->out));
+		j->lookup_only = true;
+		rc = nv_db_tx(a, d, ctx, intake_work, j);
+	}
+	return rc;
 }
 
 enum nv_err
@@ -285,16 +213,7 @@ nv_intake_submit(struct nv_arena *a, struct nv_diag *d,
 	j.key = key;
 	j.out = out;
 	rc = nv_db_tx(a, d, ctx, intake_work, &j);
-	if (rc == NV_ERR_CONFLICT && key != NULL && d != NULL &&
-	    d->ndetails > 0 &&
-	    strcmp(d->details[0].field, "idempotency_keys_key") == 0) {
-		/* Lost the race to a request with the same key: its answer. */
-		nv_diag_reset(d);
-		memset(out, 0, sizeof(*out));
-		j.lookup_only = true;
-		rc = nv_db_tx(a, d, ctx, intake_work, &j);
-	}
-	return rc;
+	return intake_race(a, d, ctx, &j, rc);
 }
 
 static int
@@ -448,4 +367,87 @@ nv_intake_dealership(struct nv_req *req, struct nv_dealership_pub *pub)
 		return rc;
 	req->tenant = pub->id;
 	return NV_OK;
+}
+
+struct intake_hook {
+	struct nv_req		*req;
+	const char		*actor;
+	nv_intake_check		 check;
+	void			*arg;
+	struct nv_dealership_pub pub;
+	struct nv_intake_sub	 sub;
+	struct intake_job	 job;
+};
+
+/*
+ * The webhook's transaction: the dealership (which sets the context),
+ * the channel's checks, then the submission with COMMIT.
+ */
+static enum nv_err
+intake_hook_work(struct nv_arena *a, struct nv_diag *d, void *arg)
+{
+	struct intake_hook *h = arg;
+	const char *params[3];
+	PGresult *res;
+	enum nv_err rc;
+
+	params[0] = h->pub.id;
+	params[1] = h->actor;
+	params[2] = h->req->request_id;
+	if ((rc = nv_db_exec(a, d, &intake_dealer, params, &res)) != NV_OK)
+		return rc;
+	if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+		return nv_req_fail(h->req, NV_ERR_NOT_FOUND,
+		    "dealership not found");
+	h->pub.active = true;
+	h->pub.webhook_secret = nv_arena_strdup(a, nv_db_value(res, 0, 1));
+	h->req->tenant = h->pub.id;
+
+	if ((rc = h->check(h->req, &h->pub, h->arg, &h->sub)) != NV_OK)
+		return rc;
+	if (h->sub.skip)
+		return NV_OK;
+	assert(h->sub.scope != NULL && h->sub.lead.source != NULL &&
+	    h->sub.lead.channel != NULL);
+	h->job.lead = &h->sub.lead;
+	h->job.scope = h->sub.scope;
+	h->job.key = h->sub.key;
+	return intake_work(a, d, &h->job);
+}
+
+enum nv_err
+nv_intake_webhook(struct nv_req *req, const char *actor, nv_intake_check check,
+    void *arg, struct nv_intake_answer *out)
+{
+	struct intake_hook h;
+	struct nv_rls_ctx ctx;
+	const char *id;
+	enum nv_err rc;
+
+	assert(actor != NULL && check != NULL);
+	memset(out, 0, sizeof(*out));
+	id = nv_req_param(req, "dealership_id");
+	if (id == NULL || !nv_valid_uuid(id)) {
+		nv_diag_field(&req->diag, "dealership_id", "must be a uuid");
+		return nv_req_fail(req, NV_ERR_BAD_REQUEST,
+		    "dealership_id is not a valid id");
+	}
+	memset(&h, 0, sizeof(h));
+	h.req = req;
+	h.actor = actor;
+	h.check = check;
+	h.arg = arg;
+	h.pub.id = id;
+	h.job.out = out;
+	rc = nv_db_tx(req->arena, &req->diag, NULL, intake_hook_work, &h);
+	if (rc == NV_OK && h.sub.skip)
+		out->skipped = true;
+	if (rc == NV_ERR_CONFLICT) {
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.dealership_id = id;
+		ctx.actor = actor;
+		ctx.request_id = req->request_id;
+		rc = intake_race(req->arena, &req->diag, &ctx, &h.job, rc);
+	}
+	return rc;
 }

@@ -13,9 +13,16 @@
  *     constraint and then reads the stored answer.
  *   - The same person (email_norm, or the E.164 phone) with a lead created
  *     within 30 days: no new lead, the submission becomes an inbound
- *     message on the newest such lead (200, "duplicate": true).
+ *     message on the newest such lead plus a follow-up 'reply' job
+ *     {"message_id": <that message>, "follow_up": true} (200,
+ *     "duplicate": true).
  *   - Otherwise a new lead, its inbound message (when there is one) and a
  *     'reply' job for the worker, committed together (201).
+ *
+ * All of that is one statement, nv_intake_submit() of migration 012,
+ * sent together with COMMIT.  Webhooks with a dealership in the path use
+ * nv_intake_webhook(), which also folds the dealership lookup into the
+ * same transaction: two round trips per lead in all.
  *
  * Nothing is answered before COMMIT: a failure, the database being down
  * included, is returned as an error and no 2xx is produced.
@@ -30,6 +37,8 @@
 #include "err.h"
 
 struct cJSON;
+struct nv_dealership_pub;
+struct nv_req;
 struct nv_rls_ctx;
 
 /* Longest Idempotency-Key accepted, in bytes. */
@@ -55,6 +64,7 @@ struct nv_intake_answer {
 	int		 status;	/* 201 new lead, 200 duplicate */
 	const char	*body;		/* JSON, in the arena */
 	bool		 replayed;	/* the stored answer of an earlier request */
+	bool		 skipped;	/* nv_intake_webhook: the check set skip */
 };
 
 /*
@@ -88,9 +98,6 @@ int nv_intake_signature_ok(const char *secret, const char *body, size_t len,
 enum nv_err nv_intake_form_decode(struct nv_arena *a, struct nv_diag *d,
     const char *body, size_t len, struct cJSON **out);
 
-struct nv_req;
-struct nv_dealership_pub;
-
 /*
  * The dealership a webhook's path names ({dealership_id}), looked up in
  * the database before anything else: 400 when the id is not a uuid, 404
@@ -100,5 +107,40 @@ struct nv_dealership_pub;
  */
 enum nv_err nv_intake_dealership(struct nv_req *req,
     struct nv_dealership_pub *pub);
+
+/* What a webhook's check made of a request (see nv_intake_webhook). */
+struct nv_intake_sub {
+	struct nv_intake_lead	 lead;
+	const char		*scope;	/* Idempotency-Key scope */
+	const char		*key;	/* the key, or NULL */
+	bool			 skip;	/* nothing to submit (honeypot, STOP) */
+};
+
+/*
+ * A channel's checks of one request, run once the path's dealership is
+ * known to be active: pub holds its id and webhook secret (NULL when
+ * none).  Verify the signature over the raw body, then parse, and either
+ * fill sub (lead, scope, key) or set sub->skip.  Errors are returned with
+ * nv_req_fail(); they roll back, and no lead is stored.
+ */
+typedef enum nv_err (*nv_intake_check)(struct nv_req *req,
+    const struct nv_dealership_pub *pub, void *arg,
+    struct nv_intake_sub *sub);
+
+/*
+ * A webhook POST for the dealership of the path ({dealership_id}) in one
+ * transaction of two round trips: the dealership is looked up by the
+ * database (nv_webhook_dealership(), which also sets the RLS context:
+ * only an id the database vouches for becomes the context), check runs,
+ * and the submission goes out with COMMIT (nv_intake_submit() of
+ * migration 012).  actor labels the context ("webhook:form").  On NV_OK
+ * *out holds the committed answer, or out->skipped when check set skip
+ * (nothing was written).  Errors: NV_ERR_BAD_REQUEST for an id that is
+ * not a uuid, NV_ERR_NOT_FOUND for an unknown or inactive dealership,
+ * NV_ERR_UNAVAILABLE when the database is down, check's own errors, and
+ * nv_intake_submit's.  Sets req->tenant for the log.
+ */
+enum nv_err nv_intake_webhook(struct nv_req *req, const char *actor,
+    nv_intake_check check, void *arg, struct nv_intake_answer *out);
 
 #endif /* NV_INTAKE_H */

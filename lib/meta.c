@@ -569,6 +569,15 @@ enum nv_err
 nv_meta_fetch(struct nv_arena *a, struct nv_diag *d, const char *base_url,
     const char *token, const char *leadgen_id, char **json)
 {
+	return nv_meta_fetch_within(a, d, base_url, token, leadgen_id,
+	    META_TIMEOUT * 1000, json);
+}
+
+enum nv_err
+nv_meta_fetch_within(struct nv_arena *a, struct nv_diag *d,
+    const char *base_url, const char *token, const char *leadgen_id,
+    long timeout_ms, char **json)
+{
 	struct meta_buf b = { NULL, 0 };
 	enum nv_err rc = NV_ERR_UNAVAILABLE;
 	char *esc = NULL, *url;
@@ -578,6 +587,7 @@ nv_meta_fetch(struct nv_arena *a, struct nv_diag *d, const char *base_url,
 	CURL *c = NULL;
 
 	*json = NULL;
+	assert(timeout_ms > 0);
 	if (base_url == NULL || *base_url == '\0' || token == NULL ||
 	    *token == '\0')
 		return nv_diag_set(d, NV_ERR_CONFIG, "the Graph API is not "
@@ -606,8 +616,10 @@ nv_meta_fetch(struct nv_arena *a, struct nv_diag *d, const char *base_url,
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, META_CONNECT_TIMEOUT);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, META_TIMEOUT);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	    timeout_ms < META_CONNECT_TIMEOUT * 1000 ? timeout_ms :
+	    META_CONNECT_TIMEOUT * 1000);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
 	    (curl_off_t)META_GRAPH_MAX);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "norvalt-meta");

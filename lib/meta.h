@@ -81,6 +81,15 @@ enum nv_err nv_meta_fetch(struct nv_arena *a, struct nv_diag *d,
     char **json);
 
 /*
+ * nv_meta_fetch with a total time limit of timeout_ms (> 0; the connect
+ * limit is the smaller of 3 s and timeout_ms).  The webhook fetches within
+ * NORVALT_META_FETCH_BUDGET_MS and queues the rest for the worker.
+ */
+enum nv_err nv_meta_fetch_within(struct nv_arena *a, struct nv_diag *d,
+    const char *base_url, const char *token, const char *leadgen_id,
+    long timeout_ms, char **json);
+
+/*
  * Map a Graph lead (json: {"id", "created_time", "field_data": [...]})
  * and its change ch onto *out (source and channel "facebook"): full_name
  * (split at the last space) or first_name / last_name, email (lower

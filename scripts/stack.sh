@@ -2,12 +2,14 @@
 # scripts/stack.sh - the local Norvalt stack: PostgreSQL cluster, FastCGI
 # workers (spawn-fcgi + multiwatch), the worker daemon and nginx.
 #
-#   scripts/stack.sh start|stop|status|restart-pg|env|migrate|seed|worker-stop|worker-start [N]
+#   scripts/stack.sh start|stop|status|restart-pg|restart-app|env|migrate|seed|worker-stop|worker-start [N]
 #
 # Profile: NV_PROFILE=run (default; state in <repo>/var/, ports NORVALT_PORT
 # 8080 and NORVALT_PG_PORT 54321) or NV_PROFILE=test (state in <repo>/var/test/,
 # ports NORVALT_TEST_PORT 18080 and NORVALT_TEST_PG_PORT 54322).
 # Binaries come from $NV_BUILD_ROOT (default: the repo root).
+# restart-app NAME [NORVALT_X=value ...] restarts one FastCGI group with
+# variables overridden (tests use it for "secret not configured" answers).
 set -euo pipefail
 umask 022
 
@@ -15,7 +17,7 @@ umask 022
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-	echo "usage: scripts/stack.sh start|stop|status|restart-pg|env|migrate|seed|worker-stop|worker-start   (NV_PROFILE=run|test)" >&2
+	echo "usage: scripts/stack.sh start|stop|status|restart-pg|restart-app|env|migrate|seed|worker-stop|worker-start   (NV_PROFILE=run|test)" >&2
 	exit 2
 }
 
@@ -578,38 +580,47 @@ fcgi_stop_all() {
 	return 0
 }
 
-fcgi_start_all() {
-	local bin name var procs sock pidfile log
+# Start one FastCGI group: fcgi_start_one BIN [NAME=value ...].  The
+# assignments go after the service environment, so they win (restart-app
+# uses them to run a binary with a variable changed or emptied).
+fcgi_start_one() {
+	local bin="$1" name var procs sock pidfile log
+	shift
 	local -a own=()
 	nv_is_root && own=(-u "$SVC_USER" -g "$SVC_GROUP" -U "$SVC_USER" -G "$SVC_GROUP")
+	name="$(basename -- "$bin")"
+	var="NORVALT_PROCS_$(printf '%s' "$name" | tr '[:lower:]' '[:upper:]' | tr -c 'A-Z0-9_' '_')"
+	procs="${!var:-${NORVALT_PROCS:-2}}"
+	[[ "$procs" =~ ^[1-9][0-9]*$ ]] || nv_die "$var/NORVALT_PROCS must be a positive number (got '$procs')"
+	sock="$FCGIDIR/$name.sock"
+	pidfile="$FCGIDIR/$name.pid"
+	log="$LOGDIR/$name.log"
+	svc_log "$log"
+	if nv_is_root && ! runuser -u "$SVC_USER" -- test -x "$bin"; then
+		chmod o+rx "$bin"
+		echo "made $bin executable for $SVC_USER (chmod o+rx)"
+	fi
+	# spawn-fcgi points the daemon's stdout/stderr at /dev/null; the small
+	# sh step re-opens stderr on the log (as the service user) and then
+	# execs multiwatch, so the pid in the pid file is multiwatch's.
+	# (stdin is the FastCGI listening socket: leave it alone.)
+	# shellcheck disable=SC2016
+	env -i "${SERVICE_ENV[@]}" "$@" /usr/bin/spawn-fcgi -s "$sock" -M 0600 "${own[@]}" -P "$pidfile" -d "$NV_ROOT" -- \
+		/bin/sh -c 'exec 2>>"$0"; exec "$@"' "$log" \
+		/usr/bin/multiwatch -f "$procs" -- "$bin" >/dev/null 2>"$LOGDIR/spawn-fcgi.err" || {
+		cat "$LOGDIR/spawn-fcgi.err"
+		return 1
+	}
+	rm -f "$LOGDIR/spawn-fcgi.err"
+	echo "$bin" >"$FCGIDIR/$name.bin"
+	echo "$name: $procs worker(s) on $sock, log $log"
+}
+
+fcgi_start_all() {
+	local bin
 	service_env
 	while IFS= read -r bin; do
-		name="$(basename -- "$bin")"
-		var="NORVALT_PROCS_$(printf '%s' "$name" | tr '[:lower:]' '[:upper:]' | tr -c 'A-Z0-9_' '_')"
-		procs="${!var:-${NORVALT_PROCS:-2}}"
-		[[ "$procs" =~ ^[1-9][0-9]*$ ]] || nv_die "$var/NORVALT_PROCS must be a positive number (got '$procs')"
-		sock="$FCGIDIR/$name.sock"
-		pidfile="$FCGIDIR/$name.pid"
-		log="$LOGDIR/$name.log"
-		svc_log "$log"
-		if nv_is_root && ! runuser -u "$SVC_USER" -- test -x "$bin"; then
-			chmod o+rx "$bin"
-			echo "made $bin executable for $SVC_USER (chmod o+rx)"
-		fi
-		# spawn-fcgi points the daemon's stdout/stderr at /dev/null; the small
-		# sh step re-opens stderr on the log (as the service user) and then
-		# execs multiwatch, so the pid in the pid file is multiwatch's.
-		# (stdin is the FastCGI listening socket: leave it alone.)
-		# shellcheck disable=SC2016
-		env -i "${SERVICE_ENV[@]}" /usr/bin/spawn-fcgi -s "$sock" -M 0600 "${own[@]}" -P "$pidfile" -d "$NV_ROOT" -- \
-			/bin/sh -c 'exec 2>>"$0"; exec "$@"' "$log" \
-			/usr/bin/multiwatch -f "$procs" -- "$bin" >/dev/null 2>"$LOGDIR/spawn-fcgi.err" || {
-			cat "$LOGDIR/spawn-fcgi.err"
-			return 1
-		}
-		rm -f "$LOGDIR/spawn-fcgi.err"
-		echo "$bin" >"$FCGIDIR/$name.bin"
-		echo "$name: $procs worker(s) on $sock, log $log"
+		fcgi_start_one "$bin" || return 1
 	done < <(fcgi_binaries)
 }
 
@@ -627,6 +638,47 @@ devlogin_key() {
 	if nv_is_root; then chown "$SVC_USER:$SVC_GROUP" "$DEVKEYDIR"; fi
 	rm -f "$DEVKEY"
 	svc_write "$DEVKEY" <"$KEYS/dev_jwt_private.pem"
+}
+
+# restart-app NAME [VAR=value ...]: stop the FastCGI group NAME and start it
+# again, with the assignments on top of its usual environment (an empty
+# value removes the variable: `restart-app sms NORVALT_TWILIO_AUTH_TOKEN=`).
+# Without assignments it comes back as `start` would run it.  The socket
+# listens again before this returns; nginx reconnects per request.
+cmd_restart_app() {
+	local name="${1:-}" bin pidfile pid a
+	shift || true
+	[[ "$name" =~ ^[a-z][a-z0-9_-]*$ ]] || nv_die "usage: scripts/stack.sh restart-app NAME [VAR=value ...]"
+	bin="$NV_BUILD_ROOT/cgi-bin/$name"
+	[ -x "$bin" ] || nv_die "no FastCGI binary $bin"
+	for a in "$@"; do
+		[[ "$a" =~ ^NORVALT_[A-Z0-9_]*= ]] || nv_die "restart-app: '$a' is not a NORVALT_*=value assignment"
+	done
+	[ -f "$STACKENV" ] || nv_die "$STACKENV not found; start the stack first"
+	pidfile="$FCGIDIR/$name.pid"
+	if pid="$(group_pid "$pidfile")"; then
+		stop_group "$pid"
+		echo "stopped FastCGI $name (multiwatch pid $pid)"
+	else
+		fcgi_kill_orphans "$name"
+	fi
+	rm -f "$pidfile" "$FCGIDIR/$name.sock" "$FCGIDIR/$name.bin"
+	service_env
+	# The programs refuse an empty setting, so VAR= removes VAR instead.
+	local -a over=() keep=()
+	local e
+	for a in "$@"; do
+		if [ -z "${a#*=}" ]; then
+			for e in "${SERVICE_ENV[@]}"; do
+				[ "${e%%=*}" = "${a%%=*}" ] || keep+=("$e")
+			done
+			SERVICE_ENV=("${keep[@]}")
+			keep=()
+		else
+			over+=("$a")
+		fi
+	done
+	fcgi_start_one "$bin" "${over[@]}"
 }
 
 # ------------------------------------------------------ worker daemon
@@ -1094,6 +1146,7 @@ case "$CMD" in
 	stop) cmd_stop ;;
 	status) cmd_status ;;
 	restart-pg) cmd_restart_pg ;;
+	restart-app) shift; cmd_restart_app "$@" ;;
 	env) cmd_env ;;
 	worker-stop)
 		# Tests that run their own workers (other providers) pause the

@@ -89,7 +89,7 @@ run_binary() {
 		cd "$NV_ROOT" || exit 1
 		if [ "$kind" = integration ]; then
 			eval "$STACK_ENV"
-			export NV_ROOT NV_BUILD_ROOT NV_PROFILE=test NV_PG_RESTART="$RESTART_CMD"
+			export NV_ROOT NV_BUILD_ROOT NV_PROFILE=test NV_PG_RESTART="$RESTART_CMD" NV_STACK_CMD="$STACK_CMD"
 		fi
 		exec timeout --foreground -k 10 "$TIMEOUT" "$bin"
 	) 2>&1 | tee "$log"; } 2>/dev/null # (no "Aborted" job notices from bash)
@@ -179,6 +179,7 @@ fi
 STACK_ENV="$("$STACK" env)" || exit 1
 RESTART_CMD="$NV_ROOT/scripts/stack.sh"
 case "$RESTART_CMD" in *[[:space:]]*) RESTART_CMD="$(printf '%q' "$RESTART_CMD")" ;; esac
+STACK_CMD="$RESTART_CMD"
 RESTART_CMD="$RESTART_CMD restart-pg"
 
 echo

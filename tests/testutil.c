@@ -304,3 +304,44 @@ nv_test_auth_header(const char *user, const char *org)
 	free(tok);
 	return h;
 }
+
+void
+nv_test_pg_stop(void)
+{
+	const char *state = nv_test_env("NV_STATE_DIR");
+	char *out = NULL;
+	int st;
+
+	st = nv_test_run(&out, "cd / && if [ \"$(id -u)\" = 0 ]; then"
+	    " runuser -u norvalt -- /usr/lib/postgresql/15/bin/pg_ctl -D"
+	    " \"%s/pg/data\" -m fast -w -t 60 stop; else"
+	    " /usr/lib/postgresql/15/bin/pg_ctl -D \"%s/pg/data\" -m fast -w"
+	    " -t 60 stop; fi", state, state);
+	ck_assert_msg(st == 0, "pg_ctl stop: %s", out != NULL ? out : "");
+	free(out);
+}
+
+void
+nv_test_pg_start(void)
+{
+	char *out = NULL;
+	int st;
+
+	st = nv_test_run(&out, "%s", nv_test_env("NV_PG_RESTART"));
+	ck_assert_msg(st == 0, "restart: %s", out != NULL ? out : "");
+	free(out);
+}
+
+void
+nv_test_app_restart(const char *name, const char *assignment)
+{
+	char *out = NULL;
+	int st;
+
+	st = nv_test_run(&out, "%s restart-app %s %s",
+	    nv_test_env("NV_STACK_CMD"), name,
+	    assignment != NULL ? assignment : "");
+	ck_assert_msg(st == 0, "restart-app %s: %s", name,
+	    out != NULL ? out : "");
+	free(out);
+}

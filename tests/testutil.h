@@ -8,7 +8,8 @@
  *
  * Integration tests read the throwaway stack's environment that
  * scripts/test.sh exports (DATABASE_URL, NORVALT_DATABASE_OWNER_URL,
- * NORVALT_BASE_URL, NV_ROOT, NV_BUILD_ROOT, NV_PG_RESTART, ...).
+ * NORVALT_BASE_URL, NV_ROOT, NV_BUILD_ROOT, NV_PG_RESTART, NV_STACK_CMD,
+ * ...).
  */
 #ifndef NV_TESTUTIL_H
 #define NV_TESTUTIL_H
@@ -87,6 +88,20 @@ char *nv_test_token(const char *user, const char *org, long ttl);
 
 /* "Authorization: Bearer <token>" for user/org, malloc'd. */
 char *nv_test_auth_header(const char *user, const char *org);
+
+/*
+ * Stop the test stack's PostgreSQL (pg_ctl stop -m fast), and start it
+ * again (NV_PG_RESTART); both fail the test when they fail.
+ */
+void nv_test_pg_stop(void);
+void nv_test_pg_start(void);
+
+/*
+ * Restart the FastCGI group name (scripts/stack.sh restart-app) with the
+ * assignment on top of its environment ("NORVALT_X=" empties X), or as
+ * the stack runs it when assignment is NULL.  Fails the test on error.
+ */
+void nv_test_app_restart(const char *name, const char *assignment);
 
 /* Assert body is SPEC section 6's error shape with this code. */
 void nv_test_assert_error(const char *body, const char *code);

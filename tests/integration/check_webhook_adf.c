@@ -521,11 +521,44 @@ START_TEST(request_errors)
 }
 END_TEST
 
+/*
+ * PostgreSQL stopped: 503 in the JSON shape, and the same document after
+ * the restart (a feed retrying, with its Idempotency-Key) is 201 with
+ * exactly one lead.
+ */
+START_TEST(database_down_is_503)
+{
+	struct nv_test_http r;
+	char email[128], body[4096], key[128];
+	int i;
+
+	mkemail(email, sizeof(email), "outage");
+	mkadf(body, sizeof(body), email, NULL);
+	snprintf(key, sizeof(key), "Idempotency-Key: %s-adf-outage", tag);
+	nv_test_pg_stop();
+	for (i = 0; i < 4; i++) {
+		post(TESLA, body, XML, key, NULL, &r);
+		ck_assert_msg(r.status == 503, "%ld %s", r.status, r.body);
+		nv_test_assert_error(r.body, "service_unavailable");
+		nv_test_http_free(&r);
+	}
+	nv_test_pg_start();
+	post(TESLA, body, XML, key, NULL, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	nv_test_http_free(&r);
+	ck_assert_int_eq(leads_with_email(TESLA, email), 1);
+	ck_assert_int_eq(count_in(TESLA, "SELECT count(*) FROM jobs j JOIN"
+	    " leads l ON l.id = j.lead_id WHERE l.email_norm = $1"
+	    " AND j.kind = $2", email, "reply"), 1);
+}
+END_TEST
+
 static Suite *
 webhook_adf_suite(void)
 {
 	Suite *s = suite_create("webhook_adf");
-	TCase *core = tcase_create("core"), *errors = tcase_create("errors");
+	TCase *core = tcase_create("core"), *errors = tcase_create("errors"),
+	    *outage = tcase_create("outage");
 
 	setup_tag();
 	tcase_add_unchecked_fixture(core, NULL, teardown_all);
@@ -540,6 +573,11 @@ webhook_adf_suite(void)
 	tcase_set_timeout(errors, 60);
 	tcase_add_test(errors, request_errors);
 	suite_add_tcase(s, errors);
+
+	tcase_add_unchecked_fixture(outage, NULL, teardown_all);
+	tcase_set_timeout(outage, 180);
+	tcase_add_test(outage, database_down_is_503);
+	suite_add_tcase(s, outage);
 	return s;
 }
 

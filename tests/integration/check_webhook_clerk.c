@@ -642,6 +642,37 @@ START_TEST(method_and_body_limit)
 }
 END_TEST
 
+/*
+ * Without NORVALT_CLERK_WEBHOOK_SECRET nothing can be verified: 503 in
+ * the JSON shape and no dealership made; restored, the event applies.
+ */
+START_TEST(no_secret_is_503)
+{
+	struct nv_test_http r;
+	char *org = mkid("org", "nosecret"), body[512], *id;
+
+	snprintf(body, sizeof(body), "{\"object\":\"event\",\"type\":"
+	    "\"organization.created\",\"data\":{\"id\":\"%s\",\"object\":"
+	    "\"organization\",\"name\":\"Uten Nøkkel AS\",\"slug\":\"x\"},"
+	    "\"timestamp\":1793520000000}", org);
+	nv_test_app_restart("clerk", "NORVALT_CLERK_WEBHOOK_SECRET=");
+	id = deliver(body, &r);
+	nv_test_app_restart("clerk", NULL);
+	ck_assert_msg(r.status == 503, "%ld %s", r.status, r.body);
+	nv_test_assert_error(r.body, "service_unavailable");
+	nv_test_http_free(&r);
+	free(id);
+	ck_assert_ptr_null(dealer_of(org, NULL));
+	id = deliver(body, &r);
+	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+	nv_test_http_free(&r);
+	free(id);
+	free(id = dealer_of(org, NULL));
+	ck_assert_ptr_nonnull(id);
+	free(org);
+}
+END_TEST
+
 static Suite *
 webhook_clerk_suite(void)
 {
@@ -659,11 +690,12 @@ webhook_clerk_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, 120);
 	tcase_add_unchecked_fixture(tc, setup_all, teardown_all);
 	tcase_add_test(tc, bad_signature_is_401);
 	tcase_add_test(tc, malformed_and_ignored);
 	tcase_add_test(tc, method_and_body_limit);
+	tcase_add_test(tc, no_secret_is_503);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -712,11 +712,77 @@ START_TEST(request_errors)
 }
 END_TEST
 
+/*
+ * PostgreSQL stopped: 503 in the JSON shape (Mailgun retries), and the
+ * same delivery after the restart is 201 with exactly one lead.
+ */
+START_TEST(database_down_is_503)
+{
+	struct nv_test_http r;
+	char email[128], token[128], body[8192];
+	int i;
+
+	mkemail(email, sizeof(email), "outage");
+	mktoken(token, sizeof(token));
+	{
+		const char *kv[] = { "sender", email, "body-plain",
+		    "Er dere der?", NULL };
+		mkbody(body, sizeof(body), 0, kv, NULL, token, NULL);
+	}
+	nv_test_pg_stop();
+	for (i = 0; i < 4; i++) {
+		post(TESLA, body, FORM, &r);
+		ck_assert_msg(r.status == 503, "%ld %s", r.status, r.body);
+		nv_test_assert_error(r.body, "service_unavailable");
+		nv_test_http_free(&r);
+	}
+	nv_test_pg_start();
+	post(TESLA, body, FORM, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	nv_test_http_free(&r);
+	ck_assert_int_eq(leads_with_email(email), 1);
+	ck_assert_int_eq(count_in(TESLA, "SELECT count(*) FROM conversations m"
+	    " JOIN leads l ON l.id = m.lead_id WHERE l.email_norm = $1",
+	    email, NULL), 1);
+}
+END_TEST
+
+/*
+ * Without NORVALT_MAILGUN_SIGNING_KEY nothing can be verified: 503 in the
+ * JSON shape and nothing stored; restored, the same delivery is taken in.
+ */
+START_TEST(no_signing_key_is_503)
+{
+	struct nv_test_http r;
+	char email[128], token[128], body[8192];
+
+	mkemail(email, sizeof(email), "nokey");
+	mktoken(token, sizeof(token));
+	{
+		const char *kv[] = { "sender", email, "body-plain", "Hei",
+		    NULL };
+		mkbody(body, sizeof(body), 0, kv, NULL, token, NULL);
+	}
+	nv_test_app_restart("email", "NORVALT_MAILGUN_SIGNING_KEY=");
+	post(TESLA, body, FORM, &r);
+	nv_test_app_restart("email", NULL);
+	ck_assert_msg(r.status == 503, "%ld %s", r.status, r.body);
+	nv_test_assert_error(r.body, "service_unavailable");
+	nv_test_http_free(&r);
+	ck_assert_int_eq(leads_with_email(email), 0);
+	post(TESLA, body, FORM, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	nv_test_http_free(&r);
+	ck_assert_int_eq(leads_with_email(email), 1);
+}
+END_TEST
+
 static Suite *
 webhook_email_suite(void)
 {
 	Suite *s = suite_create("webhook_email");
-	TCase *core = tcase_create("core"), *errors = tcase_create("errors");
+	TCase *core = tcase_create("core"), *errors = tcase_create("errors"),
+	    *outage = tcase_create("outage");
 
 	setup_tag();
 	tcase_add_unchecked_fixture(core, NULL, teardown_all);
@@ -729,10 +795,16 @@ webhook_email_suite(void)
 	suite_add_tcase(s, core);
 
 	tcase_add_unchecked_fixture(errors, NULL, teardown_all);
-	tcase_set_timeout(errors, 60);
+	tcase_set_timeout(errors, 120);
 	tcase_add_test(errors, signature_errors);
 	tcase_add_test(errors, request_errors);
+	tcase_add_test(errors, no_signing_key_is_503);
 	suite_add_tcase(s, errors);
+
+	tcase_add_unchecked_fixture(outage, NULL, teardown_all);
+	tcase_set_timeout(outage, 180);
+	tcase_add_test(outage, database_down_is_503);
+	suite_add_tcase(s, outage);
 	return s;
 }
 

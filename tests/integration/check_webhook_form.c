@@ -639,6 +639,77 @@ START_TEST(duplicate_joins_existing_lead)
 }
 END_TEST
 
+/*
+ * A submission that joins a lead queues a follow-up 'reply' job in the
+ * same transaction, naming the new inbound message (the jobs contract);
+ * a retry with the same Idempotency-Key queues nothing more.
+ */
+START_TEST(duplicate_queues_follow_up_job)
+{
+	struct nv_test_http r;
+	char email[128], body[512], key[128], msg[64];
+	char *id1, *id2;
+	PGconn *c;
+	PGresult *res;
+
+	mkemail(email, sizeof(email), "follow");
+	snprintf(body, sizeof(body), "{\"email\": \"%s\", \"message\":"
+	    " \"first\"}", email);
+	post_json(TESLA, body, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	id1 = lead_id_of(&r);
+	nv_test_http_free(&r);
+	/* A new lead: one plain reply job, no follow-up. */
+	ck_assert_int_eq(count_in(TESLA, "SELECT count(*) FROM jobs WHERE"
+	    " lead_id = $1::uuid AND kind = $2 AND payload = '{}'", id1,
+	    "reply"), 1);
+
+	snprintf(body, sizeof(body), "{\"email\": \"%s\", \"message\":"
+	    " \"still interested?\"}", email);
+	snprintf(key, sizeof(key), "Idempotency-Key: %s-follow", tag);
+	post(TESLA, body, "application/json", key, NULL, &r);
+	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+	id2 = lead_id_of(&r);
+	ck_assert_str_eq(id2, id1);
+	nv_test_http_free(&r);
+
+	c = app();
+	PQclear(nv_test_exec(c, "BEGIN", NULL));
+	PQclear(nv_test_exec(c, "SELECT set_config('app.current_dealership_id',"
+	    " $1, true)", TESLA, NULL));
+	res = nv_test_exec(c, "SELECT id::text FROM conversations WHERE"
+	    " lead_id = $1::uuid AND body = $2", id1, "still interested?",
+	    NULL);
+	ck_assert_int_eq(PQntuples(res), 1);
+	snprintf(msg, sizeof(msg), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	res = nv_test_exec(c, "SELECT payload->>'message_id',"
+	    " jsonb_typeof(payload->'message_id'), payload->'follow_up',"
+	    " status FROM jobs WHERE lead_id = $1::uuid AND kind = 'reply'"
+	    " AND payload <> '{}'", id1, NULL);
+	ck_assert_int_eq(PQntuples(res), 1);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), msg);
+	ck_assert_str_eq(PQgetvalue(res, 0, 1), "string");
+	ck_assert_str_eq(PQgetvalue(res, 0, 2), "true");
+	ck_assert_str_eq(PQgetvalue(res, 0, 3), "queued");
+	PQclear(res);
+	PQclear(nv_test_exec(c, "COMMIT", NULL));
+	PQfinish(c);
+
+	/* The provider retries: the first answer, no second job or message. */
+	post(TESLA, body, "application/json", key, NULL, &r);
+	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+	nv_test_http_free(&r);
+	ck_assert_int_eq(count_in(TESLA, "SELECT count(*) FROM jobs WHERE"
+	    " lead_id = $1::uuid AND kind = $2", id1, "reply"), 2);
+	ck_assert_int_eq(count_in(TESLA, "SELECT count(*) FROM conversations"
+	    " WHERE lead_id = $1::uuid AND body = $2", id1,
+	    "still interested?"), 1);
+	free(id1);
+	free(id2);
+}
+END_TEST
+
 START_TEST(honeypot_stores_nothing)
 {
 	struct nv_test_http r;
@@ -854,6 +925,7 @@ webhook_form_suite(void)
 	tcase_add_test(core, idempotency_key_race);
 	tcase_add_test(core, duplicate_race);
 	tcase_add_test(core, duplicate_joins_existing_lead);
+	tcase_add_test(core, duplicate_queues_follow_up_job);
 	tcase_add_test(core, honeypot_stores_nothing);
 	suite_add_tcase(s, core);
 

@@ -402,7 +402,19 @@ START_TEST(second_sms_joins_lead)
 	ck_assert_str_eq(id1, id2);
 	ck_assert_int_eq(leads_of(phone), 1);
 	ck_assert_int_eq(messages_of(phone), 2);
-	ck_assert_int_eq(jobs_of(phone), 1);
+	/* The first reply job, and a follow-up naming the second SMS. */
+	ck_assert_int_eq(jobs_of(phone), 2);
+	ck_assert_int_eq(count_in(TESLA, "SELECT count(*) FROM jobs j JOIN"
+	    " conversations c ON c.id::text = j.payload->>'message_id'"
+	    " WHERE j.lead_id = $1::uuid AND j.kind = 'reply'"
+	    " AND j.payload->'follow_up' = 'true' AND c.lead_id = j.lead_id"
+	    " AND c.body = $2", id1, "Og med hengerfeste?"), 1);
+	/* Twilio retries the second SMS: nothing more is queued. */
+	sms(phone, "Og med hengerfeste?", sid, &r);
+	assert_twiml(&r);
+	nv_test_http_free(&r);
+	ck_assert_int_eq(messages_of(phone), 2);
+	ck_assert_int_eq(jobs_of(phone), 2);
 	free(id1);
 	free(id2);
 }
@@ -601,11 +613,70 @@ START_TEST(get_is_405)
 }
 END_TEST
 
+/*
+ * PostgreSQL stopped: 503 in the JSON shape (Twilio retries), and the
+ * same request after the restart stores exactly one lead.
+ */
+START_TEST(database_down_is_503)
+{
+	struct nv_test_http r;
+	char phone[32], sid[64];
+	int i;
+
+	mkphone(phone, sizeof(phone), 15);
+	mksid(sid, sizeof(sid), 150);
+	nv_test_pg_stop();
+	/* Every worker finds its connection dead: ask more than once. */
+	for (i = 0; i < 4; i++) {
+		sms(phone, "Er dere der?", sid, &r);
+		ck_assert_msg(r.status == 503, "%ld %s", r.status, r.body);
+		nv_test_assert_error(r.body, "service_unavailable");
+		nv_test_http_free(&r);
+	}
+	nv_test_pg_start();
+	sms(phone, "Er dere der?", sid, &r);
+	assert_twiml(&r);
+	nv_test_http_free(&r);
+	sms(phone, "Er dere der?", sid, &r);
+	assert_twiml(&r);
+	nv_test_http_free(&r);
+	ck_assert_int_eq(leads_of(phone), 1);
+	ck_assert_int_eq(messages_of(phone), 1);
+	ck_assert_int_eq(jobs_of(phone), 1);
+}
+END_TEST
+
+/*
+ * Without NORVALT_TWILIO_AUTH_TOKEN nothing can be verified: 503 in the
+ * JSON shape and nothing stored, for a request that is otherwise valid.
+ */
+START_TEST(no_auth_token_is_503)
+{
+	struct nv_test_http r;
+	char phone[32], sid[64];
+
+	mkphone(phone, sizeof(phone), 16);
+	mksid(sid, sizeof(sid), 160);
+	nv_test_app_restart("sms", "NORVALT_TWILIO_AUTH_TOKEN=");
+	sms(phone, "Hei", sid, &r);
+	nv_test_app_restart("sms", NULL);
+	ck_assert_msg(r.status == 503, "%ld %s", r.status, r.body);
+	nv_test_assert_error(r.body, "service_unavailable");
+	nv_test_http_free(&r);
+	ck_assert_int_eq(leads_of(phone), 0);
+	/* Restored: the same request is taken in. */
+	sms(phone, "Hei", sid, &r);
+	assert_twiml(&r);
+	nv_test_http_free(&r);
+	ck_assert_int_eq(leads_of(phone), 1);
+}
+END_TEST
+
 static Suite *
 webhook_sms_suite(void)
 {
 	Suite *s = suite_create("webhook_sms");
-	TCase *core, *errors;
+	TCase *core, *errors, *outage;
 
 	setup_tag();
 	core = tcase_create("core");
@@ -619,7 +690,7 @@ webhook_sms_suite(void)
 	suite_add_tcase(s, core);
 
 	errors = tcase_create("errors");
-	tcase_set_timeout(errors, 60);
+	tcase_set_timeout(errors, 120);
 	tcase_add_unchecked_fixture(errors, NULL, teardown_all);
 	tcase_add_test(errors, signature_missing_or_bad_is_401);
 	tcase_add_test(errors, wrong_content_type_is_415);
@@ -627,7 +698,14 @@ webhook_sms_suite(void)
 	tcase_add_test(errors, malformed_dealership_is_400);
 	tcase_add_test(errors, sender_not_a_phone_is_422);
 	tcase_add_test(errors, get_is_405);
+	tcase_add_test(errors, no_auth_token_is_503);
 	suite_add_tcase(s, errors);
+
+	outage = tcase_create("outage");
+	tcase_set_timeout(outage, 180);
+	tcase_add_unchecked_fixture(outage, NULL, teardown_all);
+	tcase_add_test(outage, database_down_is_503);
+	suite_add_tcase(s, outage);
 	return s;
 }
 
