@@ -1,11 +1,13 @@
 /*
  * lead.c - leads; see lead.h.
  *
- * The lead's JSON shape is written once, as LEAD_JSON over the alias l, and
- * every statement renders it in PostgreSQL.  Filters in the list query are
- * "($n IS NULL OR col = $n)": the statement is prepared once and planned
- * with the actual values (plan_cache_mode = force_custom_plan on the list
- * only would be the next step if generic plans ever win; see DATABASE-NOTES).
+ * The lead's JSON is stored rendered in leads.doc (migration 013's trigger
+ * keeps it current on every write), so statements return LEAD_DOC as it is
+ * and PostgreSQL renders nothing per read.  A list page comes back as rows
+ * (doc, created_at, id) and is joined into one JSON array here, with
+ * memcpy: no per-request aggregation on the server.  Filters in the
+ * catch-all list query are "($n IS NULL OR col = $n)": the statement is
+ * prepared once and planned with the actual values.
  */
 #include <string.h>
 
@@ -27,6 +29,7 @@ const char *const nv_lead_sources[] = {
 	"walk_in", NULL
 };
 
+#define LEAD_DOC NV_LEAD_DOC
 #define LEAD_JSON NV_LEAD_JSON
 
 static const struct nv_stmt lead_insert = {
@@ -42,13 +45,13 @@ static const struct nv_stmt lead_insert = {
 	"  j->>'notes', coalesce(j->'consent', '{}'),"
 	"  coalesce(j->'metadata', '{}')"
 	" FROM (SELECT $1::jsonb AS j) s"
-	" RETURNING " LEAD_JSON,
+	" RETURNING " LEAD_DOC,
 	1
 };
 
 static const struct nv_stmt lead_select = {
 	"lead_select",
-	"SELECT " LEAD_JSON " FROM leads l WHERE l.id = $1::uuid",
+	"SELECT " LEAD_DOC " FROM leads l WHERE l.id = $1::uuid",
 	1
 };
 
@@ -67,10 +70,15 @@ static const struct nv_stmt lead_update_stmt = {
 	LEAD_SET("vehicle_id", "($2::jsonb->>'vehicle_id')::uuid") ","
 	LEAD_SET("vehicle_interest", "$2::jsonb->>'vehicle_interest'") ","
 	LEAD_SET("notes", "$2::jsonb->>'notes'") ","
-	/* A person changing the status takes over from the AI (SPEC 7). */
-	" ai_paused = l.ai_paused OR ($2::jsonb ? 'status'"
-	"  AND $2::jsonb->>'status' IS DISTINCT FROM l.status)"
-	" WHERE l.id = $1::uuid RETURNING " LEAD_JSON,
+	/*
+	 * ai_paused as given (a rep resumes or pauses the AI); else a person
+	 * changing the status takes over from the AI (SPEC 7).
+	 */
+	" ai_paused = CASE WHEN $2::jsonb ? 'ai_paused'"
+	"  THEN ($2::jsonb->>'ai_paused')::boolean"
+	"  ELSE l.ai_paused OR ($2::jsonb ? 'status'"
+	"  AND $2::jsonb->>'status' IS DISTINCT FROM l.status) END"
+	" WHERE l.id = $1::uuid RETURNING " LEAD_DOC,
 	2
 };
 
@@ -104,26 +112,15 @@ static const struct nv_stmt lead_delete_stmt = {
 };
 
 /*
- * $1 status, $2 source, $3 assigned_to, $4 unassigned, $5 q (LIKE
- * pattern, escaped), $6 created_after, $7 created_before, $8 after_ts,
- * $9 after_id, $10 limit.  One row: the page as JSON, and the position of
- * the last row when there is a next page.
+ * One page: the rows of a statement that orders and limits to lim + 1,
+ * each as (doc, created_at as text, id as text); lead_page() keeps the
+ * first lim and takes the cursor from the last of those.
  */
-/*
- * One page: the rows of "inner" (which orders and limits to lim + 1), the
- * first lim of them as a JSON array, the position of the last one, and
- * whether there is more.
- */
-#define LEAD_PAGE(name, inner, lim, n) { name, \
-	"WITH page AS (" \
-	" SELECT l.*, row_number() OVER () AS rn FROM (" inner ") l)" \
-	" SELECT coalesce(json_agg(" LEAD_JSON " ORDER BY l.rn)" \
-	"   FILTER (WHERE l.rn <= " lim "::int), '[]'::json)," \
-	"  (array_agg(l.created_at::text) FILTER (WHERE l.rn = " lim \
-	"   ::int))[1]," \
-	"  (array_agg(l.id::text) FILTER (WHERE l.rn = " lim "::int))[1]," \
-	"  count(*) > " lim "::int" \
-	" FROM page l", n }
+#define LEAD_PAGE(name, where, dir, lim, n) { name, \
+	"SELECT " LEAD_DOC ", l.created_at::text, l.id::text FROM leads l" \
+	where \
+	" ORDER BY l.created_at " dir ", l.id " dir \
+	" LIMIT " lim "::int + 1", n }
 
 /*
  * Any filter: $1 status, $2 source, $3 assigned_to, $4 unassigned, $5 q
@@ -132,7 +129,6 @@ static const struct nv_stmt lead_delete_stmt = {
  * plan each call with the values (a generic plan would scan).
  */
 #define LEAD_LIST(name, cmp, dir) LEAD_PAGE(name, \
-	"  SELECT * FROM leads l" \
 	"  WHERE ($1::text IS NULL OR l.status = $1)" \
 	"   AND ($2::text IS NULL OR l.source = $2)" \
 	"   AND ($3::uuid IS NULL OR l.assigned_to = $3)" \
@@ -144,9 +140,7 @@ static const struct nv_stmt lead_delete_stmt = {
 	"   AND ($6::timestamptz IS NULL OR l.created_at >= $6)" \
 	"   AND ($7::timestamptz IS NULL OR l.created_at < $7)" \
 	"   AND ($8::timestamptz IS NULL OR (l.created_at, l.id) " cmp \
-	"        ($8::timestamptz, $9::uuid))" \
-	"  ORDER BY l.created_at " dir ", l.id " dir \
-	"  LIMIT $10::int + 1", "$10", 10)
+	"        ($8::timestamptz, $9::uuid))", dir, "$10", 10)
 
 /*
  * The inbox without filters, the common case: plain conditions, so the
@@ -154,14 +148,10 @@ static const struct nv_stmt lead_delete_stmt = {
  * call (a fifth of the list's database time).  $1 limit, or $1 after_ts,
  * $2 after_id, $3 limit.
  */
-#define LEAD_INBOX(name, dir) LEAD_PAGE(name, \
-	"  SELECT * FROM leads l ORDER BY l.created_at " dir ", l.id " dir \
-	"  LIMIT $1::int + 1", "$1", 1)
+#define LEAD_INBOX(name, dir) LEAD_PAGE(name, "", dir, "$1", 1)
 #define LEAD_INBOX_AFTER(name, cmp, dir) LEAD_PAGE(name, \
-	"  SELECT * FROM leads l" \
-	"  WHERE (l.created_at, l.id) " cmp " ($1::timestamptz, $2::uuid)" \
-	"  ORDER BY l.created_at " dir ", l.id " dir \
-	"  LIMIT $3::int + 1", "$3", 3)
+	" WHERE (l.created_at, l.id) " cmp " ($1::timestamptz, $2::uuid)", \
+	dir, "$3", 3)
 
 static const struct nv_stmt lead_inbox_desc =
     LEAD_INBOX("lead_inbox_desc", "DESC");
@@ -198,6 +188,7 @@ static const struct nv_field lead_fields[] = {
 	    0, 0, NULL },
 	{ "notes", NV_F_TEXT, NV_F_CREATE | NV_F_UPDATE | NV_F_NULLABLE, 0,
 	    20000, NULL },
+	{ "ai_paused", NV_F_BOOL, NV_F_UPDATE, 0, 0, NULL },
 	{ "consent", NV_F_OBJECT, NV_F_CREATE, 0, 4096, NULL },
 	{ "metadata", NV_F_OBJECT, NV_F_CREATE, 0, 65536, NULL },
 };
@@ -275,6 +266,44 @@ lead_like(struct nv_arena *a, const char *term)
 	return p;
 }
 
+/*
+ * The first limit rows of res as one JSON array, sized once and copied
+ * once; the cursor is the last of them when res holds one row more.
+ */
+static void
+lead_page(struct nv_arena *a, const PGresult *res, int limit,
+    struct nv_lead_page *page)
+{
+	size_t len, n;
+	int i, rows;
+	char *p;
+
+	rows = PQntuples(res);
+	if (rows > limit)
+		rows = limit;
+	len = 2;
+	for (i = 0; i < rows; i++)
+		len += (size_t)PQgetlength(res, i, 0) + 1;
+	p = page->data = nv_arena_alloc(a, len + 1);
+	*p++ = '[';
+	for (i = 0; i < rows; i++) {
+		if (i > 0)
+			*p++ = ',';
+		n = (size_t)PQgetlength(res, i, 0);
+		memcpy(p, PQgetvalue(res, i, 0), n);
+		p += n;
+	}
+	*p++ = ']';
+	*p = '\0';
+	page->data_len = (size_t)(p - page->data);
+	if (PQntuples(res) > limit) {
+		page->next_ts = nv_arena_strdup(a, nv_db_value(res, limit - 1,
+		    1));
+		page->next_id = nv_arena_strdup(a, nv_db_value(res, limit - 1,
+		    2));
+	}
+}
+
 enum nv_err
 nv_lead_list(struct nv_arena *a, struct nv_diag *d,
     const struct nv_lead_filter *f, struct nv_lead_page *page)
@@ -327,12 +356,7 @@ nv_lead_list(struct nv_arena *a, struct nv_diag *d,
 	}
 	if (rc != NV_OK)
 		return rc;
-	page->data = nv_arena_strdup(a, nv_db_value(res, 0, 0));
-	if (nv_db_value(res, 0, 3) != NULL &&
-	    strcmp(nv_db_value(res, 0, 3), "t") == 0) {
-		page->next_ts = nv_arena_strdup(a, nv_db_value(res, 0, 1));
-		page->next_id = nv_arena_strdup(a, nv_db_value(res, 0, 2));
-	}
+	lead_page(a, res, limit, page);
 	return NV_OK;
 }
 
