@@ -77,6 +77,16 @@ enum nv_err nv_db_exec(struct nv_arena *a, struct nv_diag *d,
     const struct nv_stmt *st, const char *const *params, PGresult **res);
 
 /*
+ * Like nv_db_exec, but executes st with its generic plan (plan_cache_mode
+ * is forced for st alone, in the same round trip).  For statements whose
+ * generic plan is right but that the plan cache would otherwise plan again
+ * on every call, such as one with "LIMIT $n".  Never for statements whose
+ * good plan depends on the values ("$n IS NULL OR ...").
+ */
+enum nv_err nv_db_exec_generic(struct nv_arena *a, struct nv_diag *d,
+    const struct nv_stmt *st, const char *const *params, PGresult **res);
+
+/*
  * Like nv_db_exec for a one-off parameterised statement that is not worth
  * preparing (PQexecParams).  sql must still be a constant string.
  */

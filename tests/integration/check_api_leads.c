@@ -1066,6 +1066,40 @@ START_TEST(keyset_walk)
 	cJSON_Delete(got);
 	cJSON_Delete(want);
 
+	/*
+	 * Every one-filter shape (each its own statement) in both orders:
+	 * the walk returns exactly what SQL says, once each, in order.
+	 */
+	{
+		static const char *const shapes[][3] = {
+			{ "source=web_form", "source = 'web_form'", NULL },
+			{ "assigned_to=none", "assigned_to IS NULL", NULL },
+			{ "assigned_to=me", "assigned_to = '" TESLA_MGR "'",
+			    NULL },
+			{ "assigned_to=" TESLA_REP, "assigned_to = '"
+			    TESLA_REP "'", NULL },
+			{ "status=contacted", "status = 'contacted'", NULL },
+		};
+		char sq[160], sql[256];
+		size_t k;
+		int asc;
+
+		for (k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++)
+			for (asc = 0; asc < 2; asc++) {
+				snprintf(sql, sizeof(sql), "SELECT id FROM leads"
+				    " WHERE %s AND $1::text IS NOT NULL ORDER BY"
+				    " created_at %s, id %s", shapes[k][1],
+				    asc ? "ASC" : "DESC", asc ? "ASC" : "DESC");
+				snprintf(sq, sizeof(sq), "%s&sort=%s", shapes[k][0],
+				    asc ? "created_at" : "-created_at");
+				want = ids_as(TESLA, sql, "x");
+				got = walk(MGR, sq, 2, 0);
+				assert_same_ids(got, want, sq);
+				cJSON_Delete(got);
+				cJSON_Delete(want);
+			}
+	}
+
 	/* The other dealership's walk is its own. */
 	want = ids_as(VW, "SELECT id FROM leads WHERE $1::text IS NOT NULL"
 	    " ORDER BY created_at DESC, id DESC", "x");
