@@ -4,6 +4,7 @@
  *
  *	listsql list	lead_inbox_desc (lib/models/lead.c): the statement
  *			the app runs for page one of an unfiltered inbox
+ *	listsql status	lead_status_desc: page one of one status
  *
  * lib/models/lead.c is included, not copied, so pgbench measures the SQL of
  * this checkout.  Built by scripts/bench.sh (not by the Makefile's build)
@@ -19,10 +20,15 @@ int
 main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "list") == 0) {
-		fputs(lead_inbox_desc.sql, stdout);
+		fputs(lead_shapes[LEAD_ALL][0][0].sql, stdout);
 		fputc('\n', stdout);
 		return 0;
 	}
-	fprintf(stderr, "usage: listsql list\n");
+	if (argc == 2 && strcmp(argv[1], "status") == 0) {
+		fputs(lead_shapes[LEAD_STATUS][0][0].sql, stdout);
+		fputc('\n', stdout);
+		return 0;
+	}
+	fprintf(stderr, "usage: listsql list | status\n");
 	return 2;
 }

@@ -43,9 +43,11 @@ static enum nv_err
 leads_list(struct nv_req *req)
 {
 	struct nv_lead_filter f;
+	static const char head[] = "{\"data\":";
 	struct nv_lead_page page;
-	const char *v, *cursor;
+	const char *v, *cursor, *tail;
 	enum nv_err rc;
+	size_t len, tlen;
 	char *body;
 	long limit;
 
@@ -105,14 +107,17 @@ leads_list(struct nv_req *req)
 
 	if ((rc = nv_lead_list(req->arena, &req->diag, &f, &page)) != NV_OK)
 		return rc;
-	if (page.next_ts != NULL)
-		body = nv_arena_cat(req->arena, "{\"data\":", page.data,
-		    ",\"next_cursor\":\"", nv_cursor_encode(req->arena,
-		    page.next_ts, page.next_id), "\"}", (char *)NULL);
-	else
-		body = nv_arena_cat(req->arena, "{\"data\":", page.data,
-		    ",\"next_cursor\":null}", (char *)NULL);
-	return nv_req_json(req, 200, body, strlen(body));
+	/* {"data":PAGE,"next_cursor":...}, the 45 KB page copied once. */
+	tail = page.next_ts != NULL ? nv_arena_cat(req->arena,
+	    ",\"next_cursor\":\"", nv_cursor_encode(req->arena, page.next_ts,
+	    page.next_id), "\"}", (char *)NULL) : ",\"next_cursor\":null}";
+	tlen = strlen(tail);
+	len = sizeof(head) - 1 + page.data_len + tlen;
+	body = nv_arena_alloc(req->arena, len + 1);
+	memcpy(body, head, sizeof(head) - 1);
+	memcpy(body + sizeof(head) - 1, page.data, page.data_len);
+	memcpy(body + sizeof(head) - 1 + page.data_len, tail, tlen + 1);
+	return nv_req_json(req, 200, body, len);
 }
 
 static enum nv_err

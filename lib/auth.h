@@ -98,8 +98,13 @@ struct nv_principal {
  * Resolve verified claims to a principal and set the transaction's tenant
  * context (app.current_dealership_id, app.current_user_id and app.actor =
  * "user:<sub>") in the same round trip, through the SECURITY DEFINER
- * function nv_auth_context().  Must run inside nv_db_tx with a NULL
- * context, before anything else reads tenant data.  Returns NV_OK, or:
+ * function nv_auth_context(); for a caller this process resolved before,
+ * through two plain statements that re-check the cached mapping (Clerk
+ * ids, both active flags, the role, the scope) in the request's own
+ * snapshot, falling back to nv_auth_context() when anything changed, so
+ * no change in the database is ever answered from the cache.  Must run
+ * inside nv_db_tx with a NULL context, before anything else reads tenant
+ * data.  Returns NV_OK, or:
  *   403 NV_ERR_FORBIDDEN    the token has no active organisation; the
  *                           dealership is deactivated; the user is
  *                           deactivated; the user exists only in other

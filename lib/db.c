@@ -400,6 +400,146 @@ nv_db_exec_commit(struct nv_arena *a, struct nv_diag *d,
 }
 
 enum nv_err
+nv_db_exec_n(struct nv_arena *a, struct nv_diag *d, size_t n,
+    const struct nv_stmt *const *sts, const char *const *const *params,
+    PGresult **res)
+{
+	PGresult *begin, *prep[NV_DB_PIPELINE_MAX], *r[NV_DB_PIPELINE_MAX];
+	PGresult *sync;
+	enum nv_err rc = NV_OK;
+	int attempt, first, prepare[NV_DB_PIPELINE_MAX], sent;
+	size_t i;
+
+	assert(n >= 1 && n <= NV_DB_PIPELINE_MAX);
+	for (i = 0; i < n; i++)
+		res[i] = NULL;
+	first = db_begin_pending;
+	for (attempt = 0; attempt < 2; attempt++) {
+		if ((rc = nv_db_open(d)) != NV_OK)
+			return rc;
+		begin = sync = NULL;
+		sent = PQenterPipelineMode(db_conn) && (!first ||
+		    PQsendQueryParams(db_conn, "BEGIN", 0, NULL, NULL, NULL,
+		    NULL, 0));
+		for (i = 0; i < n; i++) {
+			prep[i] = r[i] = NULL;
+			prepare[i] = !db_is_prepared(sts[i]);
+			sent = sent && (!prepare[i] || PQsendPrepare(db_conn,
+			    sts[i]->name, sts[i]->sql, sts[i]->nparams, NULL)) &&
+			    PQsendQueryPrepared(db_conn, sts[i]->name,
+			    sts[i]->nparams, params[i], NULL, NULL, 0);
+		}
+		sent = sent && PQpipelineSync(db_conn);
+		begin = sent && first ? db_pipeline_next() : NULL;
+		for (i = 0; i < n; i++) {
+			prep[i] = sent && prepare[i] ? db_pipeline_next() : NULL;
+			r[i] = sent ? db_pipeline_next() : NULL;
+		}
+		sync = sent ? PQgetResult(db_conn) : NULL;
+		nv_arena_defer(a, db_clear, begin);
+		for (i = 0; i < n; i++) {
+			nv_arena_defer(a, db_clear, prep[i]);
+			nv_arena_defer(a, db_clear, r[i]);
+		}
+		if (sync != NULL && PQresultStatus(sync) == PGRES_PIPELINE_SYNC &&
+		    PQexitPipelineMode(db_conn)) {
+			PQclear(sync);
+			break;
+		}
+		/* The connection broke somewhere in the pipeline. */
+		PQclear(sync);
+		nv_log_info("database connection lost; reconnecting");
+		nv_db_close();
+		db_in_tx = 1;
+		rc = nv_diag_set(d, NV_ERR_UNAVAILABLE,
+		    "the database is unavailable");
+		if (!first)	/* inside a transaction: nothing to retry */
+			return rc;
+	}
+	db_begin_pending = 0;
+	if (rc != NV_OK)
+		return rc;
+	if (first && nv_db_classify(begin) != NV_OK)
+		return db_fail(d, "BEGIN", begin);
+	for (i = 0; i < n; i++) {
+		if (prepare[i]) {
+			if (nv_db_classify(prep[i]) != NV_OK)
+				return db_fail(d, sts[i]->name, prep[i]);
+			db_mark_prepared(sts[i]);
+		}
+		if (nv_db_classify(r[i]) != NV_OK)
+			return db_fail(d, sts[i]->name, r[i]);
+		res[i] = r[i];
+	}
+	return NV_OK;
+}
+
+/*
+ * st with its generic plan: plan_cache_mode is forced for this statement
+ * only, in the same pipeline (SET LOCAL before, back to auto after), so
+ * it costs no round trip of its own.  For statements whose generic plan
+ * is right but which the plan cache would re-plan on every call, e.g. any
+ * with "LIMIT $n" (a generic plan assumes 10% of the rows, so its cost
+ * never beats a custom plan's, though it is the same index scan).
+ */
+enum nv_err
+nv_db_exec_generic(struct nv_arena *a, struct nv_diag *d,
+    const struct nv_stmt *st, const char *const *params, PGresult **res)
+{
+	PGresult *set = NULL, *prep = NULL, *r = NULL, *reset = NULL, *sync;
+	enum nv_err rc;
+	int prepare, sent;
+
+	*res = NULL;
+	if (db_begin_pending)	/* the first statement: BEGIN goes with it */
+		return db_exec_first(a, d, st, params, res);
+	if ((rc = nv_db_open(d)) != NV_OK)
+		return rc;
+	prepare = !db_is_prepared(st);
+	sent = PQenterPipelineMode(db_conn) &&
+	    PQsendQueryParams(db_conn, "SET LOCAL plan_cache_mode ="
+	    " force_generic_plan", 0, NULL, NULL, NULL, NULL, 0) &&
+	    (!prepare || PQsendPrepare(db_conn, st->name, st->sql,
+	    st->nparams, NULL)) &&
+	    PQsendQueryPrepared(db_conn, st->name, st->nparams, params, NULL,
+	    NULL, 0) &&
+	    PQsendQueryParams(db_conn, "SET LOCAL plan_cache_mode = auto", 0,
+	    NULL, NULL, NULL, NULL, 0) &&
+	    PQpipelineSync(db_conn);
+	set = sent ? db_pipeline_next() : NULL;
+	prep = sent && prepare ? db_pipeline_next() : NULL;
+	r = sent ? db_pipeline_next() : NULL;
+	reset = sent ? db_pipeline_next() : NULL;
+	sync = sent ? PQgetResult(db_conn) : NULL;
+	nv_arena_defer(a, db_clear, set);
+	nv_arena_defer(a, db_clear, prep);
+	nv_arena_defer(a, db_clear, r);
+	nv_arena_defer(a, db_clear, reset);
+	if (sync == NULL || PQresultStatus(sync) != PGRES_PIPELINE_SYNC ||
+	    !PQexitPipelineMode(db_conn)) {
+		PQclear(sync);
+		nv_log_info("database connection lost in a pipeline");
+		nv_db_close();
+		return nv_diag_set(d, NV_ERR_UNAVAILABLE,
+		    "the database is unavailable");
+	}
+	PQclear(sync);
+	if (nv_db_classify(set) != NV_OK)
+		return db_fail(d, "SET plan_cache_mode", set);
+	if (prepare) {
+		if (nv_db_classify(prep) != NV_OK)
+			return db_fail(d, st->name, prep);
+		db_mark_prepared(st);
+	}
+	if (nv_db_classify(r) != NV_OK)
+		return db_fail(d, st->name, r);
+	if (nv_db_classify(reset) != NV_OK)
+		return db_fail(d, "SET plan_cache_mode", reset);
+	*res = r;
+	return NV_OK;
+}
+
+enum nv_err
 nv_db_exec_once(struct nv_arena *a, struct nv_diag *d, const char *sql,
     int nparams, const char *const *params, PGresult **res)
 {

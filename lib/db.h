@@ -76,6 +76,30 @@ enum nv_err nv_db_ping(struct nv_diag *d);
 enum nv_err nv_db_exec(struct nv_arena *a, struct nv_diag *d,
     const struct nv_stmt *st, const char *const *params, PGresult **res);
 
+#define NV_DB_PIPELINE_MAX	4
+
+/*
+ * Execute sts[0..n) (n <= NV_DB_PIPELINE_MAX) with params[i] in one
+ * pipeline, one round trip; when they are the first statements of the
+ * transaction BEGIN goes with them (and a connection found dead then is
+ * replaced and the pipeline sent once more).  res[i] as nv_db_exec gives
+ * them; on the first failure that statement's error is returned (the
+ * statements after it did not run).
+ */
+enum nv_err nv_db_exec_n(struct nv_arena *a, struct nv_diag *d, size_t n,
+    const struct nv_stmt *const *sts, const char *const *const *params,
+    PGresult **res);
+
+/*
+ * Like nv_db_exec, but executes st with its generic plan (plan_cache_mode
+ * is forced for st alone, in the same round trip).  For statements whose
+ * generic plan is right but that the plan cache would otherwise plan again
+ * on every call, such as one with "LIMIT $n".  Never for statements whose
+ * good plan depends on the values ("$n IS NULL OR ...").
+ */
+enum nv_err nv_db_exec_generic(struct nv_arena *a, struct nv_diag *d,
+    const struct nv_stmt *st, const char *const *params, PGresult **res);
+
 /*
  * Like nv_db_exec for the last statement of a transaction: st and COMMIT
  * go out in one pipeline (with BEGIN too when st is the first statement),

@@ -1,12 +1,15 @@
 /*
  * lead.c - leads; see lead.h.
  *
- * The lead's JSON shape is written once, as LEAD_JSON over the alias l, and
- * every statement renders it in PostgreSQL.  Filters in the list query are
- * "($n IS NULL OR col = $n)": the statement is prepared once and planned
- * with the actual values (plan_cache_mode = force_custom_plan on the list
- * only would be the next step if generic plans ever win; see DATABASE-NOTES).
+ * The lead's JSON is stored rendered in leads.doc (migration 013's trigger
+ * keeps it current on every write), so statements return LEAD_DOC as it is
+ * and PostgreSQL renders nothing per read.  A list page comes back as rows
+ * (doc, created_at, id) and is joined into one JSON array here, with
+ * memcpy: no per-request aggregation on the server.  Filters in the
+ * catch-all list query are "($n IS NULL OR col = $n)": the statement is
+ * prepared once and planned with the actual values.
  */
+#include <assert.h>
 #include <string.h>
 
 #include <libpq-fe.h>
@@ -27,6 +30,7 @@ const char *const nv_lead_sources[] = {
 	"walk_in", NULL
 };
 
+#define LEAD_DOC NV_LEAD_DOC
 #define LEAD_JSON NV_LEAD_JSON
 
 static const struct nv_stmt lead_insert = {
@@ -42,13 +46,13 @@ static const struct nv_stmt lead_insert = {
 	"  j->>'notes', coalesce(j->'consent', '{}'),"
 	"  coalesce(j->'metadata', '{}')"
 	" FROM (SELECT $1::jsonb AS j) s"
-	" RETURNING " LEAD_JSON,
+	" RETURNING " LEAD_DOC,
 	1
 };
 
 static const struct nv_stmt lead_select = {
 	"lead_select",
-	"SELECT " LEAD_JSON " FROM leads l WHERE l.id = $1::uuid",
+	"SELECT " LEAD_DOC " FROM leads l WHERE l.id = $1::uuid",
 	1
 };
 
@@ -67,10 +71,15 @@ static const struct nv_stmt lead_update_stmt = {
 	LEAD_SET("vehicle_id", "($2::jsonb->>'vehicle_id')::uuid") ","
 	LEAD_SET("vehicle_interest", "$2::jsonb->>'vehicle_interest'") ","
 	LEAD_SET("notes", "$2::jsonb->>'notes'") ","
-	/* A person changing the status takes over from the AI (SPEC 7). */
-	" ai_paused = l.ai_paused OR ($2::jsonb ? 'status'"
-	"  AND $2::jsonb->>'status' IS DISTINCT FROM l.status)"
-	" WHERE l.id = $1::uuid RETURNING " LEAD_JSON,
+	/*
+	 * ai_paused as given (a rep resumes or pauses the AI); else a person
+	 * changing the status takes over from the AI (SPEC 7).
+	 */
+	" ai_paused = CASE WHEN $2::jsonb ? 'ai_paused'"
+	"  THEN ($2::jsonb->>'ai_paused')::boolean"
+	"  ELSE l.ai_paused OR ($2::jsonb ? 'status'"
+	"  AND $2::jsonb->>'status' IS DISTINCT FROM l.status) END"
+	" WHERE l.id = $1::uuid RETURNING " LEAD_DOC,
 	2
 };
 
@@ -104,26 +113,15 @@ static const struct nv_stmt lead_delete_stmt = {
 };
 
 /*
- * $1 status, $2 source, $3 assigned_to, $4 unassigned, $5 q (LIKE
- * pattern, escaped), $6 created_after, $7 created_before, $8 after_ts,
- * $9 after_id, $10 limit.  One row: the page as JSON, and the position of
- * the last row when there is a next page.
+ * One page: the rows of a statement that orders and limits to lim + 1,
+ * each as (doc, created_at as text, id as text); lead_page() keeps the
+ * first lim and takes the cursor from the last of those.
  */
-/*
- * One page: the rows of "inner" (which orders and limits to lim + 1), the
- * first lim of them as a JSON array, the position of the last one, and
- * whether there is more.
- */
-#define LEAD_PAGE(name, inner, lim, n) { name, \
-	"WITH page AS (" \
-	" SELECT l.*, row_number() OVER () AS rn FROM (" inner ") l)" \
-	" SELECT coalesce(json_agg(" LEAD_JSON " ORDER BY l.rn)" \
-	"   FILTER (WHERE l.rn <= " lim "::int), '[]'::json)," \
-	"  (array_agg(l.created_at::text) FILTER (WHERE l.rn = " lim \
-	"   ::int))[1]," \
-	"  (array_agg(l.id::text) FILTER (WHERE l.rn = " lim "::int))[1]," \
-	"  count(*) > " lim "::int" \
-	" FROM page l", n }
+#define LEAD_PAGE(name, where, dir, lim, n) { name, \
+	"SELECT " LEAD_DOC ", l.created_at::text, l.id::text FROM leads l" \
+	where \
+	" ORDER BY l.created_at " dir ", l.id " dir \
+	" LIMIT " lim "::int + 1", n }
 
 /*
  * Any filter: $1 status, $2 source, $3 assigned_to, $4 unassigned, $5 q
@@ -132,7 +130,6 @@ static const struct nv_stmt lead_delete_stmt = {
  * plan each call with the values (a generic plan would scan).
  */
 #define LEAD_LIST(name, cmp, dir) LEAD_PAGE(name, \
-	"  SELECT * FROM leads l" \
 	"  WHERE ($1::text IS NULL OR l.status = $1)" \
 	"   AND ($2::text IS NULL OR l.source = $2)" \
 	"   AND ($3::uuid IS NULL OR l.assigned_to = $3)" \
@@ -144,33 +141,56 @@ static const struct nv_stmt lead_delete_stmt = {
 	"   AND ($6::timestamptz IS NULL OR l.created_at >= $6)" \
 	"   AND ($7::timestamptz IS NULL OR l.created_at < $7)" \
 	"   AND ($8::timestamptz IS NULL OR (l.created_at, l.id) " cmp \
-	"        ($8::timestamptz, $9::uuid))" \
-	"  ORDER BY l.created_at " dir ", l.id " dir \
-	"  LIMIT $10::int + 1", "$10", 10)
+	"        ($8::timestamptz, $9::uuid))", dir, "$10", 10)
 
 /*
- * The inbox without filters, the common case: plain conditions, so the
- * statement's generic plan is the right one and is not re-planned on every
- * call (a fifth of the list's database time).  $1 limit, or $1 after_ts,
- * $2 after_id, $3 limit.
+ * The common shapes, each its own statement with plain conditions: the
+ * inbox unfiltered or by one of status, source, assignee or "unassigned",
+ * newest or oldest first, with or without a cursor.  Their generic plans
+ * are the right ones (one scan of the index that starts with the RLS
+ * column and the filter, in keyset order), so PostgreSQL plans each once
+ * per connection instead of on every call as it does the catch-all.
+ * The plan cache alone would keep the unfiltered ones on custom plans
+ * (their generic plan assumes LIMIT $n reads 10% of the rows, so its cost
+ * never wins, though it is the same index scan), so they run with
+ * nv_db_exec_generic.  Parameters: the filter value (when there is one),
+ * then the cursor (after_ts, after_id), then the limit.
  */
-#define LEAD_INBOX(name, dir) LEAD_PAGE(name, \
-	"  SELECT * FROM leads l ORDER BY l.created_at " dir ", l.id " dir \
-	"  LIMIT $1::int + 1", "$1", 1)
-#define LEAD_INBOX_AFTER(name, cmp, dir) LEAD_PAGE(name, \
-	"  SELECT * FROM leads l" \
-	"  WHERE (l.created_at, l.id) " cmp " ($1::timestamptz, $2::uuid)" \
-	"  ORDER BY l.created_at " dir ", l.id " dir \
-	"  LIMIT $3::int + 1", "$3", 3)
+#define LEAD_SHAPES(kind, cond, cond_and, first) { \
+	{ LEAD_PAGE("lead_" kind "_desc", cond, "DESC", \
+	    "$" #first, first), \
+	  LEAD_PAGE("lead_" kind "_asc", cond, "ASC", \
+	    "$" #first, first) }, \
+	{ LEAD_PAGE("lead_" kind "_desc_after", cond_and \
+	    " (l.created_at, l.id) < ($" #first "::timestamptz," \
+	    " $" LEAD_NEXT_##first "::uuid)", "DESC", \
+	    "$" LEAD_LAST_##first, first + 2), \
+	  LEAD_PAGE("lead_" kind "_asc_after", cond_and \
+	    " (l.created_at, l.id) > ($" #first "::timestamptz," \
+	    " $" LEAD_NEXT_##first "::uuid)", "ASC", \
+	    "$" LEAD_LAST_##first, first + 2) } }
+#define LEAD_NEXT_1	"2"
+#define LEAD_LAST_1	"3"
+#define LEAD_NEXT_2	"3"
+#define LEAD_LAST_2	"4"
 
-static const struct nv_stmt lead_inbox_desc =
-    LEAD_INBOX("lead_inbox_desc", "DESC");
-static const struct nv_stmt lead_inbox_asc =
-    LEAD_INBOX("lead_inbox_asc", "ASC");
-static const struct nv_stmt lead_inbox_desc_after =
-    LEAD_INBOX_AFTER("lead_inbox_desc_after", "<", "DESC");
-static const struct nv_stmt lead_inbox_asc_after =
-    LEAD_INBOX_AFTER("lead_inbox_asc_after", ">", "ASC");
+enum lead_shape {
+	LEAD_ALL, LEAD_STATUS, LEAD_SOURCE, LEAD_ASSIGNED, LEAD_UNASSIGNED,
+	LEAD_NSHAPES
+};
+
+/* [shape][cursor?][ascending?] */
+static const struct nv_stmt lead_shapes[LEAD_NSHAPES][2][2] = {
+	[LEAD_ALL] = LEAD_SHAPES("inbox", "", " WHERE", 1),
+	[LEAD_STATUS] = LEAD_SHAPES("status", " WHERE l.status = $1",
+	    " WHERE l.status = $1 AND", 2),
+	[LEAD_SOURCE] = LEAD_SHAPES("source", " WHERE l.source = $1",
+	    " WHERE l.source = $1 AND", 2),
+	[LEAD_ASSIGNED] = LEAD_SHAPES("assigned", " WHERE l.assigned_to ="
+	    " $1::uuid", " WHERE l.assigned_to = $1::uuid AND", 2),
+	[LEAD_UNASSIGNED] = LEAD_SHAPES("unassigned", " WHERE l.assigned_to"
+	    " IS NULL", " WHERE l.assigned_to IS NULL AND", 1),
+};
 
 static const struct nv_stmt lead_list_desc =
     LEAD_LIST("lead_list_desc", "<", "DESC");
@@ -198,6 +218,7 @@ static const struct nv_field lead_fields[] = {
 	    0, 0, NULL },
 	{ "notes", NV_F_TEXT, NV_F_CREATE | NV_F_UPDATE | NV_F_NULLABLE, 0,
 	    20000, NULL },
+	{ "ai_paused", NV_F_BOOL, NV_F_UPDATE, 0, 0, NULL },
 	{ "consent", NV_F_OBJECT, NV_F_CREATE, 0, 4096, NULL },
 	{ "metadata", NV_F_OBJECT, NV_F_CREATE, 0, 65536, NULL },
 };
@@ -275,16 +296,55 @@ lead_like(struct nv_arena *a, const char *term)
 	return p;
 }
 
+/*
+ * The first limit rows of res as one JSON array, sized once and copied
+ * once; the cursor is the last of them when res holds one row more.
+ */
+static void
+lead_page(struct nv_arena *a, const PGresult *res, int limit,
+    struct nv_lead_page *page)
+{
+	size_t len, n;
+	int i, rows;
+	char *p;
+
+	rows = PQntuples(res);
+	if (rows > limit)
+		rows = limit;
+	len = 2;
+	for (i = 0; i < rows; i++)
+		len += (size_t)PQgetlength(res, i, 0) + 1;
+	p = page->data = nv_arena_alloc(a, len + 1);
+	*p++ = '[';
+	for (i = 0; i < rows; i++) {
+		if (i > 0)
+			*p++ = ',';
+		n = (size_t)PQgetlength(res, i, 0);
+		memcpy(p, PQgetvalue(res, i, 0), n);
+		p += n;
+	}
+	*p++ = ']';
+	*p = '\0';
+	page->data_len = (size_t)(p - page->data);
+	if (PQntuples(res) > limit) {
+		page->next_ts = nv_arena_strdup(a, nv_db_value(res, limit - 1,
+		    1));
+		page->next_id = nv_arena_strdup(a, nv_db_value(res, limit - 1,
+		    2));
+	}
+}
+
 enum nv_err
 nv_lead_list(struct nv_arena *a, struct nv_diag *d,
     const struct nv_lead_filter *f, struct nv_lead_page *page)
 {
 	const struct nv_stmt *st;
 	const char *params[10];
+	enum lead_shape shape;
 	PGresult *res;
 	enum nv_err rc;
 	char *lim;
-	int limit;
+	int limit, nfilters, n;
 
 	memset(page, 0, sizeof(*page));
 	limit = f->limit;
@@ -296,20 +356,30 @@ nv_lead_list(struct nv_arena *a, struct nv_diag *d,
 		return nv_diag_set(d, NV_ERR_BAD_REQUEST, "invalid list filter");
 
 	lim = nv_arena_printf(a, "%d", limit);
-	if (f->status == NULL && f->source == NULL && f->assigned_to == NULL &&
-	    !f->unassigned && (f->q == NULL || *f->q == '\0') &&
+	nfilters = (f->status != NULL) + (f->source != NULL) +
+	    (f->assigned_to != NULL) + f->unassigned;
+	if (nfilters <= 1 && (f->q == NULL || *f->q == '\0') &&
 	    f->created_after == NULL && f->created_before == NULL) {
-		if (f->after_ts == NULL) {
-			params[0] = lim;
-			st = f->ascending ? &lead_inbox_asc : &lead_inbox_desc;
-		} else {
-			params[0] = f->after_ts;
-			params[1] = f->after_id;
-			params[2] = lim;
-			st = f->ascending ? &lead_inbox_asc_after :
-			    &lead_inbox_desc_after;
+		n = 0;
+		if (f->status != NULL) {
+			shape = LEAD_STATUS;
+			params[n++] = f->status;
+		} else if (f->source != NULL) {
+			shape = LEAD_SOURCE;
+			params[n++] = f->source;
+		} else if (f->assigned_to != NULL) {
+			shape = LEAD_ASSIGNED;
+			params[n++] = f->assigned_to;
+		} else
+			shape = f->unassigned ? LEAD_UNASSIGNED : LEAD_ALL;
+		if (f->after_ts != NULL) {
+			params[n++] = f->after_ts;
+			params[n++] = f->after_id;
 		}
-		rc = nv_db_exec(a, d, st, params, &res);
+		params[n++] = lim;
+		st = &lead_shapes[shape][f->after_ts != NULL][f->ascending];
+		assert(st->nparams == n);
+		rc = nv_db_exec_generic(a, d, st, params, &res);
 	} else {
 		params[0] = f->status;
 		params[1] = f->source;
@@ -327,12 +397,7 @@ nv_lead_list(struct nv_arena *a, struct nv_diag *d,
 	}
 	if (rc != NV_OK)
 		return rc;
-	page->data = nv_arena_strdup(a, nv_db_value(res, 0, 0));
-	if (nv_db_value(res, 0, 3) != NULL &&
-	    strcmp(nv_db_value(res, 0, 3), "t") == 0) {
-		page->next_ts = nv_arena_strdup(a, nv_db_value(res, 0, 1));
-		page->next_id = nv_arena_strdup(a, nv_db_value(res, 0, 2));
-	}
+	lead_page(a, res, limit, page);
 	return NV_OK;
 }
 

@@ -36,6 +36,7 @@ struct nv_lead_filter {
 
 struct nv_lead_page {
 	char	*data;		/* JSON array of leads */
+	size_t	 data_len;	/* strlen(data) */
 	char	*next_ts;	/* NULL when this is the last page */
 	char	*next_id;
 };
@@ -59,9 +60,10 @@ enum nv_err nv_lead_list(struct nv_arena *a, struct nv_diag *d,
 
 /*
  * Update the fields present in patch: status, assigned_to, first_name,
- * last_name, email, phone, vehicle_id, vehicle_interest, notes.  Other
- * fields, dealership_id and ids included, are refused with 422.  A change
- * of status pauses AI replies on the lead (a person has taken over).
+ * last_name, email, phone, vehicle_id, vehicle_interest, notes, ai_paused.
+ * Other fields, dealership_id and ids included, are refused with 422.  A
+ * change of status pauses AI replies on the lead (a person has taken
+ * over) unless patch sets ai_paused itself.
  */
 enum nv_err nv_lead_update(struct nv_arena *a, struct nv_diag *d,
     const char *id, const cJSON *patch, char **out);

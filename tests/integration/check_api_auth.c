@@ -978,6 +978,89 @@ START_TEST(deactivated_user_is_403)
 }
 END_TEST
 
+/* GET path with token n times; every answer must be want. */
+static void
+status_n(const char *what, const char *path, const char *token, int n,
+    long want)
+{
+	const char *hdrs[2] = { NULL, NULL };
+	struct nv_test_http r;
+	char *h = bearer(token);
+	int i;
+
+	hdrs[0] = h;
+	for (i = 0; i < n; i++) {
+		nv_test_http("GET", path, NULL, 0, hdrs, &r);
+		ck_assert_msg(r.status == want, "%s, request %d: %ld, want %ld:"
+		    " %s", what, i + 1, r.status, want, r.body);
+		nv_test_http_free(&r);
+	}
+	free(h);
+}
+
+/*
+ * Each worker remembers who a token's (organisation, user) is: whatever
+ * changes in the database applies to the very next request of every
+ * worker anyway -- a role, the active flag, the sales-rep scope.  Each
+ * phase sends enough requests that every worker has served (and cached)
+ * the caller before the change.
+ */
+START_TEST(cached_caller_follows_the_database)
+{
+	char clerk[96], email[160], *tok;
+
+	snprintf(clerk, sizeof(clerk), "user_%s_cache", tag);
+	snprintf(email, sizeof(email), "%s.cache@example.com", tag);
+	{
+		PGconn *c = nv_test_connect(nv_test_env(
+		    "NORVALT_DATABASE_OWNER_URL"));
+
+		PQclear(nv_test_exec(c, "BEGIN", NULL));
+		PQclear(nv_test_exec(c, "SELECT set_config("
+		    "'app.current_dealership_id', $1, true)", TESLA, NULL));
+		PQclear(nv_test_exec(c, "INSERT INTO users (dealership_id,"
+		    " clerk_user_id, email, name, role) VALUES ($1::uuid, $2,"
+		    " $3, 'Cache Test', 'manager')", TESLA, clerk, email, NULL));
+		PQclear(nv_test_exec(c, "COMMIT", NULL));
+		PQfinish(c);
+	}
+	tok = nv_test_token(clerk, TESLA_ORG, 3600);
+	status_n("manager", "/api/users", tok, 8, 200);
+	status_n("manager", "/api/leads?limit=1", tok, 8, 200);
+
+	owner_exec(TESLA, "UPDATE users SET role = 'sales_rep'"
+	    " WHERE clerk_user_id = $1", clerk);
+	status_n("demoted", "/api/users", tok, 8, 403);
+	status_n("demoted", "/api/leads?limit=1", tok, 8, 200);
+
+	owner_exec(TESLA, "UPDATE users SET role = 'manager'"
+	    " WHERE clerk_user_id = $1", clerk);
+	status_n("promoted again", "/api/users", tok, 8, 200);
+
+	owner_exec(TESLA, "UPDATE users SET active = false"
+	    " WHERE clerk_user_id = $1", clerk);
+	status_n("deactivated", "/api/leads?limit=1", tok, 8, 403);
+	status_n("deactivated", "/api/users", tok, 8, 403);
+
+	owner_exec(TESLA, "UPDATE users SET active = true"
+	    " WHERE clerk_user_id = $1", clerk);
+	status_n("reactivated", "/api/leads?limit=1", tok, 8, 200);
+
+	/* Another dealership's organisation in the same token: never data. */
+	free(tok);
+	tok = nv_test_token(clerk, "org_vw_bergen", 3600);
+	status_n("other organisation", "/api/leads?limit=1", tok, 4, 403);
+	free(tok);
+
+	/* Gone: the membership removed. */
+	tok = nv_test_token(clerk, TESLA_ORG, 3600);
+	status_n("member", "/api/leads?limit=1", tok, 8, 200);
+	owner_exec(TESLA, "DELETE FROM users WHERE clerk_user_id = $1", clerk);
+	status_n("removed", "/api/leads?limit=1", tok, 8, 401);
+	free(tok);
+}
+END_TEST
+
 /*
  * RFC 9110 section 15.5.2: a 401 MUST carry WWW-Authenticate, whichever
  * check refused the caller (the token, or the user/organisation lookup).
@@ -1129,6 +1212,7 @@ api_auth_suite(void)
 	tcase_add_test(err, unknown_user_or_org_is_401);
 	tcase_add_test(err, user_of_another_dealership_is_403);
 	tcase_add_test(err, deactivated_user_is_403);
+	tcase_add_test(err, cached_caller_follows_the_database);
 	tcase_add_test(err, every_401_says_www_authenticate);
 	tcase_add_test(err, tokens_never_logged);
 	suite_add_tcase(s, err);

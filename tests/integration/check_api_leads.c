@@ -1066,6 +1066,40 @@ START_TEST(keyset_walk)
 	cJSON_Delete(got);
 	cJSON_Delete(want);
 
+	/*
+	 * Every one-filter shape (each its own statement) in both orders:
+	 * the walk returns exactly what SQL says, once each, in order.
+	 */
+	{
+		static const char *const shapes[][3] = {
+			{ "source=web_form", "source = 'web_form'", NULL },
+			{ "assigned_to=none", "assigned_to IS NULL", NULL },
+			{ "assigned_to=me", "assigned_to = '" TESLA_MGR "'",
+			    NULL },
+			{ "assigned_to=" TESLA_REP, "assigned_to = '"
+			    TESLA_REP "'", NULL },
+			{ "status=contacted", "status = 'contacted'", NULL },
+		};
+		char sq[160], sql[256];
+		size_t k;
+		int asc;
+
+		for (k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++)
+			for (asc = 0; asc < 2; asc++) {
+				snprintf(sql, sizeof(sql), "SELECT id FROM leads"
+				    " WHERE %s AND $1::text IS NOT NULL ORDER BY"
+				    " created_at %s, id %s", shapes[k][1],
+				    asc ? "ASC" : "DESC", asc ? "ASC" : "DESC");
+				snprintf(sq, sizeof(sq), "%s&sort=%s", shapes[k][0],
+				    asc ? "created_at" : "-created_at");
+				want = ids_as(TESLA, sql, "x");
+				got = walk(MGR, sq, 2, 0);
+				assert_same_ids(got, want, sq);
+				cJSON_Delete(got);
+				cJSON_Delete(want);
+			}
+	}
+
 	/* The other dealership's walk is its own. */
 	want = ids_as(VW, "SELECT id FROM leads WHERE $1::text IS NOT NULL"
 	    " ORDER BY created_at DESC, id DESC", "x");
@@ -1559,6 +1593,138 @@ START_TEST(patch_lead)
 	expect_id("PATCH", "", NO_SUCH, "{\"status\": \"won\"}",
 	    MGR, 404, "not_found", NULL);
 	free(v);
+	free(id);
+}
+END_TEST
+
+/*
+ * A sales rep resumes the AI on a lead: ai_paused is writable, and a body
+ * that sets it wins over the pause a status change implies.
+ */
+START_TEST(patch_ai_paused)
+{
+	struct nv_test_http r;
+	char tag[48], path[256];
+	char *id;
+	cJSON *j;
+
+	mktag(tag, sizeof(tag), "aipause");
+	id = create_tagged(MGR, tag, 1, NULL);
+	snprintf(path, sizeof(path), "/api/leads/%s", id);
+	j = get_json(path, REP);
+	ck_assert(cJSON_IsFalse(get(j, "ai_paused")));
+	cJSON_Delete(j);
+
+	/* A status change pauses the AI... */
+	api("PATCH", path, "{\"status\": \"contacted\"}", REP, &r);
+	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+	j = parse(&r);
+	ck_assert(cJSON_IsTrue(get(j, "ai_paused")));
+	cJSON_Delete(j);
+	nv_test_http_free(&r);
+
+	/* ...and the rep resumes it. */
+	api("PATCH", path, "{\"ai_paused\": false}", REP, &r);
+	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+	j = parse(&r);
+	assert_lead(j, TESLA);
+	ck_assert(cJSON_IsFalse(get(j, "ai_paused")));
+	ck_assert_str_eq(str(j, "status"), "contacted");
+	cJSON_Delete(j);
+	nv_test_http_free(&r);
+	ck_assert_int_eq(count_as(TESLA, "SELECT count(*) FROM leads WHERE"
+	    " id = $1::uuid AND NOT ai_paused", id, NULL), 1);
+	j = get_json(path, MGR);
+	ck_assert(cJSON_IsFalse(get(j, "ai_paused")));
+	cJSON_Delete(j);
+
+	/* Given in the same body as a status change, ai_paused wins. */
+	api("PATCH", path, "{\"status\": \"qualified\", \"ai_paused\": false}",
+	    REP, &r);
+	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+	j = parse(&r);
+	ck_assert(cJSON_IsFalse(get(j, "ai_paused")));
+	ck_assert_str_eq(str(j, "status"), "qualified");
+	cJSON_Delete(j);
+	nv_test_http_free(&r);
+
+	/* Pausing by hand, and bad values. */
+	api("PATCH", path, "{\"ai_paused\": true}", MGR, &r);
+	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+	j = parse(&r);
+	ck_assert(cJSON_IsTrue(get(j, "ai_paused")));
+	cJSON_Delete(j);
+	nv_test_http_free(&r);
+	expect("PATCH", path, "{\"ai_paused\": \"no\"}", REP, 422,
+	    "validation_failed", "ai_paused");
+	expect("PATCH", path, "{\"ai_paused\": null}", REP, 422,
+	    "validation_failed", "ai_paused");
+	expect("PATCH", path, "{\"ai_paused\": 0}", REP, 422,
+	    "validation_failed", "ai_paused");
+	ck_assert_int_eq(count_as(TESLA, "SELECT count(*) FROM leads WHERE"
+	    " id = $1::uuid AND ai_paused AND status = 'qualified'", id, NULL),
+	    1);
+	free(id);
+}
+END_TEST
+
+/*
+ * The API answers with a lead JSON stored with the row: a write by plain
+ * SQL, as the worker and intake make them (here in a session in another
+ * time zone), shows at once in GET and in the list, with timestamps as
+ * PostgreSQL renders them in UTC.
+ */
+START_TEST(plain_sql_writes_show_in_answers)
+{
+	char tag[48], path[256], query[128];
+	char *id, *want_created;
+	const cJSON *it;
+	PGconn *c;
+	cJSON *j;
+	int found = 0;
+
+	mktag(tag, sizeof(tag), "plainsql");
+	id = create_tagged(MGR, tag, 1, NULL);
+	snprintf(path, sizeof(path), "/api/leads/%s", id);
+
+	c = db_as(TESLA);
+	PQclear(nv_test_exec(c, "SET LOCAL TimeZone = 'America/New_York'",
+	    NULL));
+	PQclear(nv_test_exec(c, "UPDATE leads SET status = 'contacted',"
+	    " first_response_at = '2026-01-02 03:04:05.5+00',"
+	    " first_response_seconds = 42, notes = 'svart av AI'"
+	    " WHERE id = $1::uuid", id, NULL));
+	db_done(c);
+	want_created = value_as(TESLA, "SELECT json_build_object('t',"
+	    " created_at AT TIME ZONE 'UTC')->>'t' || '+00:00' FROM leads"
+	    " WHERE id = $1::uuid", id);
+	ck_assert_ptr_nonnull(want_created);
+
+	j = get_json(path, REP);
+	assert_lead(j, TESLA);
+	ck_assert_str_eq(str(j, "status"), "contacted");
+	ck_assert_str_eq(str(j, "notes"), "svart av AI");
+	ck_assert_str_eq(str(j, "first_response_at"),
+	    "2026-01-02T03:04:05.5+00:00");
+	ck_assert_int_eq(get(j, "first_response_seconds")->valueint, 42);
+	ck_assert_str_eq(str(j, "created_at"), want_created);
+	ck_assert_msg(strcmp(str(j, "updated_at"), str(j, "created_at")) > 0,
+	    "updated_at %s not after created_at", str(j, "updated_at"));
+	cJSON_Delete(j);
+
+	snprintf(query, sizeof(query), "/api/leads?q=%s", tag);
+	j = get_json(query, REP);
+	cJSON_ArrayForEach(it, get(j, "data")) {
+		if (strcmp(str(it, "id"), id) != 0)
+			continue;
+		found = 1;
+		ck_assert_str_eq(str(it, "status"), "contacted");
+		ck_assert_str_eq(str(it, "first_response_at"),
+		    "2026-01-02T03:04:05.5+00:00");
+	}
+	ck_assert(found);
+	cJSON_Delete(j);
+	free(want_created);
 	free(id);
 }
 END_TEST
@@ -2202,6 +2368,8 @@ api_leads_suite(void)
 	tcase_add_test(core, list_filters);
 	tcase_add_test(core, create_lead_201);
 	tcase_add_test(core, patch_lead);
+	tcase_add_test(core, patch_ai_paused);
+	tcase_add_test(core, plain_sql_writes_show_in_answers);
 	tcase_add_test(core, delete_erases_lead_and_messages);
 	tcase_add_test(core, export_by_manager);
 	tcase_add_test(core, messages_list);

@@ -5,6 +5,7 @@
  * context on a reused connection, and reconnecting after the server was
  * restarted underneath a live process.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,6 +185,81 @@ START_TEST(tx_rolls_back_on_error)
 }
 END_TEST
 
+static const struct nv_stmt newest_leads = {
+	"t_newest_leads",
+	"SELECT l.id::text, current_setting('plan_cache_mode') FROM leads l"
+	" ORDER BY l.created_at DESC, l.id DESC LIMIT $1::int",
+	1
+};
+
+struct work_generic {
+	const char	*limit;
+	int		 rows;		/* of the last call */
+	char		 during[32];	/* plan_cache_mode inside the statement */
+	char		 after[32];	/* and after it, same transaction */
+	long		 generic;	/* pg_prepared_statements counters */
+	long		 custom;
+};
+
+static enum nv_err
+work_generic(struct nv_arena *a, struct nv_diag *d, void *arg)
+{
+	struct work_generic *w = arg;
+	const char *params[1] = { w->limit };
+	PGresult *res;
+	enum nv_err rc;
+	int i;
+
+	for (i = 0; i < 7; i++) {
+		rc = nv_db_exec_generic(a, d, &newest_leads, params, &res);
+		if (rc != NV_OK)
+			return rc;
+	}
+	w->rows = PQntuples(res);
+	snprintf(w->during, sizeof(w->during), "%s",
+	    w->rows > 0 ? nv_db_value(res, 0, 1) : "");
+	rc = nv_db_exec_once(a, d, "SELECT current_setting('plan_cache_mode'),"
+	    " generic_plans, custom_plans FROM pg_prepared_statements"
+	    " WHERE name = 't_newest_leads'", 0, NULL, &res);
+	if (rc != NV_OK)
+		return rc;
+	snprintf(w->after, sizeof(w->after), "%s", nv_db_value(res, 0, 0));
+	w->generic = strtol(nv_db_value(res, 0, 1), NULL, 10);
+	w->custom = strtol(nv_db_value(res, 0, 2), NULL, 10);
+	return NV_OK;
+}
+
+/*
+ * nv_db_exec_generic: the statement runs with its generic plan (a "LIMIT
+ * $n" statement the plan cache alone would plan again on every call), the
+ * setting is back to auto right after, and a failure still fails.
+ */
+START_TEST(exec_generic_plans_once)
+{
+	struct nv_rls_ctx ctx = { TESLA, NULL, "test", NULL };
+	struct work_generic w;
+
+	memset(&w, 0, sizeof(w));
+	w.limit = "3";
+	ck_assert_int_eq(nv_db_tx(arena, &diag, &ctx, work_generic, &w),
+	    NV_OK);
+	ck_assert_int_eq(w.rows, 3);
+	ck_assert_str_eq(w.during, "force_generic_plan");
+	ck_assert_str_eq(w.after, "auto");
+	ck_assert_int_eq(w.generic, 7);
+	ck_assert_int_eq(w.custom, 0);
+
+	/* LIMIT -1 is an error (22...): reported, rolled back. */
+	memset(&w, 0, sizeof(w));
+	w.limit = "-1";
+	ck_assert_int_eq(nv_db_tx(arena, &diag, &ctx, work_generic, &w),
+	    NV_ERR_VALIDATION);
+	ck_assert(!nv_db_in_tx());
+	ck_assert_int_eq(PQtransactionStatus(nv_db_conn()), PQTRANS_IDLE);
+	ck_assert_int_ge(leads_visible(TESLA), 10);
+}
+END_TEST
+
 START_TEST(classify_unique_violation)
 {
 	struct nv_rls_ctx ctx = { TESLA, NULL, "test", NULL };
@@ -303,6 +379,7 @@ db_suite(void)
 	tcase_add_test(core, tx_commits_on_success);
 	tcase_add_test(core, tx_rolls_back_on_error);
 	tcase_add_test(core, rls_current_and_clear);
+	tcase_add_test(core, exec_generic_plans_once);
 	tcase_add_test(err, bad_conninfo_is_unavailable);
 	tcase_add_test(err, classify_unique_violation);
 	tcase_add_test(err, classify_check_violation);
