@@ -91,7 +91,7 @@ sms_clip(struct nv_arena *a, const char *s)
 
 	if (s == NULL)
 		return "";
-	o = nv_arena_strndup(a, s, SMS_DIAG_TEXT_MAX);
+	o = nv_arena_strndup(a, s, strnlen(s, SMS_DIAG_TEXT_MAX));
 	for (i = 0; o[i] != '\0'; i++)
 		if ((unsigned char)o[i] < 0x20 || (unsigned char)o[i] > 0x7e)
 			o[i] = '?';
