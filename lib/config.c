@@ -319,9 +319,9 @@ cfg_validate(int k, struct nv_diag *d)
 		if ((strncmp(v, "smtp://", 7) == 0 && v[7] != '\0') ||
 		    (strncmp(v, "smtps://", 8) == 0 && v[8] != '\0'))
 			return NV_OK;
+		/* Not echoed: it may carry user:password@. */
 		return nv_diag_set(d, NV_ERR_CONFIG,
-		    "%s: must be an smtp:// or smtps:// URL, got \"%s\"",
-		    def->name, v);
+		    "%s: must be an smtp:// or smtps:// URL", def->name);
 	case CFG_HEADER:
 		/* An RFC 9110 token: nothing that could end the header line. */
 		for (q = v; *q != '\0'; q++)

@@ -4,7 +4,8 @@
  *
  * nv_mail_render builds the whole message in the arena: Date, From, To,
  * Reply-To, Subject (RFC 2047 encoded-words when not ASCII, folded at 78
- * columns), Message-ID, In-Reply-To, References, MIME-Version and a
+ * columns), Message-ID, In-Reply-To, References, Auto-Submitted,
+ * MIME-Version and a
  * text/plain; charset=utf-8 body in quoted-printable.  Quoted-printable
  * keeps every line short and 7-bit (no server can reject it for an 8BITMIME
  * gap or a 998-octet line), keeps Norwegian text mostly readable in the
