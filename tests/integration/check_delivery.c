@@ -19,6 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
@@ -296,6 +300,38 @@ START_TEST(test_smtp_server_down)
 	ck_assert_int_eq(nv_mail_send(a, &d, &m), NV_ERR_UNAVAILABLE);
 	ck_assert_int_lt(now_ms() - t0, 5000);
 	ck_assert_msg(strstr(d.msg, "unreachable") != NULL, "diag: %s", d.msg);
+}
+END_TEST
+
+START_TEST(test_smtp_silent_server)
+{
+	struct nv_mail m = reply_mail();
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	struct nv_diag d;
+	char url[64];
+	long t0, took;
+	int fd;
+
+	/* Listening, so the connection succeeds, but never a greeting. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 4), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", ntohs(sa.sin_port));
+	env("NORVALT_SMTP_URL", url);
+	env("NORVALT_SMTP_TIMEOUT_MS", "1000");
+	reload();
+	nv_diag_reset(&d);
+	t0 = now_ms();
+	ck_assert_int_eq(nv_mail_send(a, &d, &m), NV_ERR_UNAVAILABLE);
+	took = now_ms() - t0;
+	ck_assert_msg(took >= 900 && took < 5000, "took %ld ms", took);
+	close(fd);
 }
 END_TEST
 
@@ -821,6 +857,7 @@ delivery_suite(void)
 	tcase_add_test(tc, test_smtp_451_transient);
 	tcase_add_test(tc, test_smtp_550_permanent);
 	tcase_add_test(tc, test_smtp_server_down);
+	tcase_add_test(tc, test_smtp_silent_server);
 	tcase_add_test(tc, test_smtp_starttls_required);
 	tcase_add_test(tc, test_smtp_refuses_bad_mail);
 	tcase_add_test(tc, test_smtp_not_configured);
