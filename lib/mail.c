@@ -474,25 +474,18 @@ mail_date(struct mbuf *b, time_t now)
 	mbuf_str(b, s);
 }
 
-/* Append one encoded character (or =XX) to the QP line, folding softly. */
-static void
-mail_qp_put(struct mbuf *b, const char *enc, size_t n, size_t room)
-{
-	if (b->col + n > room) {
-		mbuf_str(b, "=\r\n");
-		b->col = 0;
-	}
-	mbuf_add(b, enc, n);
-}
-
-/* One body line (no line end) in quoted-printable, then CRLF. */
+/*
+ * One body line (no line end) in quoted-printable, then CRLF.  Every
+ * encoded line, the ones a soft break starts included, begins with
+ * neither "." (SMTP's end of data) nor "From " (mbox).
+ */
 static void
 mail_qp_line(struct mbuf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	unsigned char c;
 	char enc[3];
-	size_t i;
+	size_t i, room;
 	int lit;
 
 	b->col = 0;
@@ -500,20 +493,23 @@ mail_qp_line(struct mbuf *b, const char *s, size_t n)
 		c = (unsigned char)s[i];
 		lit = (c >= 33 && c <= 126 && c != '=') ||
 		    ((c == ' ' || c == '\t') && i + 1 < n);
-		if (i == 0 && (c == '.' || (c == 'F' && n >= 5 &&
-		    memcmp(s, "From ", 5) == 0)))
+		/* Leave room for a soft break's '=' unless this is the last. */
+		room = i + 1 < n ? MAIL_QP_MAX - 1 : MAIL_QP_MAX;
+		if (b->col + (lit ? 1 : 3) > room) {
+			mbuf_str(b, "=\r\n");
+			b->col = 0;
+		}
+		if (b->col == 0 && (c == '.' || (c == 'F' && n - i >= 5 &&
+		    memcmp(s + i, "From ", 5) == 0)))
 			lit = 0;
 		if (lit) {
 			enc[0] = (char)c;
-			/* Leave room for the soft break's '=' unless last. */
-			mail_qp_put(b, enc, 1, i + 1 < n ? MAIL_QP_MAX - 1 :
-			    MAIL_QP_MAX);
+			mbuf_add(b, enc, 1);
 		} else {
 			enc[0] = '=';
 			enc[1] = hex[c >> 4];
 			enc[2] = hex[c & 15];
-			mail_qp_put(b, enc, 3, i + 1 < n ? MAIL_QP_MAX - 1 :
-			    MAIL_QP_MAX);
+			mbuf_add(b, enc, 3);
 		}
 	}
 	mbuf_str(b, "\r\n");

@@ -423,6 +423,29 @@ START_TEST(test_body_dot_safe_and_qp)
 }
 END_TEST
 
+/* Found by fuzz_mail: a soft line break must not leave a line with '.'. */
+START_TEST(test_soft_break_dot_safe)
+{
+	struct nv_mail m = base_mail();
+	char body[600], *msg;
+	size_t i;
+
+	for (i = 0; i < 300; i++)
+		body[i] = '.';
+	/* And a soft break landing right before "From ". */
+	memset(body + 300, 'x', 74);
+	memcpy(body + 374, "From here on", 13);
+	m.body = body;
+	msg = render_ok(&m, NULL);
+	assert_lines(msg, 76);
+	ck_assert_msg(strstr(msg, "\r\n.") == NULL, "a line starts with .");
+	ck_assert_msg(strstr(msg, "\r\nFrom ") == NULL,
+	    "a line starts with From");
+	ck_assert_str_eq(qp_body(msg), nv_arena_cat(a, body, "\r\n",
+	    (char *)NULL));
+}
+END_TEST
+
 START_TEST(test_line_endings)
 {
 	struct nv_mail m = base_mail();
@@ -656,6 +679,7 @@ mail_suite(void)
 	tcase_add_test(tc, test_quoted_name);
 	tcase_add_test(tc, test_threading_headers);
 	tcase_add_test(tc, test_body_dot_safe_and_qp);
+	tcase_add_test(tc, test_soft_break_dot_safe);
 	tcase_add_test(tc, test_line_endings);
 	suite_add_tcase(s, tc);
 
