@@ -125,6 +125,8 @@ static const struct cfg_def cfg_defs[NV_CFG__COUNT] = {
 	    NULL, 0 },
 	[NV_CFG_LLM_MAX_TOKENS] = { "NORVALT_LLM_MAX_TOKENS", CFG_INT, "400",
 	    1, 100000, NULL, 0 },
+	[NV_CFG_SMTP_CA_FILE] = { "NORVALT_SMTP_CA_FILE", CFG_FILE, NULL, 0,
+	    0, NULL, 0 },
 };
 
 static char *cfg_values[NV_CFG__COUNT];

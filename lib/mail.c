@@ -647,7 +647,7 @@ nv_mail_send(struct nv_arena *a, struct nv_diag *d, const struct nv_mail *m)
 	struct mail_reply reply;
 	struct mail_upload up;
 	char errbuf[CURL_ERROR_SIZE];
-	const char *url, *user, *pass, *tls;
+	const char *url, *user, *pass, *tls, *ca;
 	enum nv_err rc;
 	long code = 0, timeout;
 	size_t len;
@@ -688,6 +688,7 @@ nv_mail_send(struct nv_arena *a, struct nv_diag *d, const struct nv_mail *m)
 	user = nv_config_str(NV_CFG_SMTP_USER);
 	pass = nv_config_str(NV_CFG_SMTP_PASSWORD);
 	tls = nv_config_str(NV_CFG_SMTP_TLS);
+	ca = nv_config_str(NV_CFG_SMTP_CA_FILE);
 
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
@@ -700,6 +701,11 @@ nv_mail_send(struct nv_arena *a, struct nv_diag *d, const struct nv_mail *m)
 		curl_easy_setopt(c, CURLOPT_USE_SSL, tls != NULL &&
 		    strcmp(tls, "none") == 0 ? (long)CURLUSESSL_NONE :
 		    (long)CURLUSESSL_ALL);
+	/* The server's certificate is always verified, name included. */
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ca != NULL && *ca != '\0')
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
 	if (user != NULL && *user != '\0') {
 		curl_easy_setopt(c, CURLOPT_USERNAME, user);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, pass != NULL ? pass : "");
@@ -739,6 +745,11 @@ nv_mail_send(struct nv_arena *a, struct nv_diag *d, const struct nv_mail *m)
 	if (reply.line[0] != '\0' && code != 0)
 		nv_diag_set(d, rc, "the SMTP server refused the message: %s",
 		    reply.line);
+	else if (cc == CURLE_USE_SSL_FAILED || cc == CURLE_SSL_CONNECT_ERROR ||
+	    cc == CURLE_PEER_FAILED_VERIFICATION ||
+	    cc == CURLE_SSL_CACERT_BADFILE)
+		nv_diag_set(d, rc, "TLS with the SMTP server failed: %s",
+		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));
 	else
 		nv_diag_set(d, rc, "the SMTP server is unreachable: %s",
 		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));

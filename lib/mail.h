@@ -64,7 +64,8 @@ bool nv_mail_configured(void);
 /*
  * Render m (dated now) and send it through NORVALT_SMTP_URL: MAIL FROM
  * m->from_addr, RCPT TO m->to_addr, with STARTTLS required unless
- * NORVALT_SMTP_TLS is "none" (smtps:// is implicit TLS), AUTH with
+ * NORVALT_SMTP_TLS is "none" (smtps:// is implicit TLS), the server's
+ * certificate verified (against NORVALT_SMTP_CA_FILE when set), AUTH with
  * NORVALT_SMTP_USER/PASSWORD when set, NORVALT_SMTP_TIMEOUT_MS overall.
  * NV_OK when the server accepted the message; NV_ERR_UNAVAILABLE for a
  * transient failure (connect, TLS, timeout, a 4xx reply): retry later;
