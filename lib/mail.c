@@ -107,8 +107,10 @@ mail_ascii(const char *s, size_t len)
 
 /*
  * A header value: NULL allowed when optional, at most NV_MAIL_HEADER_MAX
- * bytes, UTF-8 (ASCII when ascii), and no control character at all: CR,
- * LF, TAB and NUL-free by construction, so it cannot start a new header.
+ * bytes, UTF-8 (ASCII when ascii), and no control character: no CR or LF,
+ * so it cannot start a new header.  A text (ascii 0: a subject or a name)
+ * may hold TAB, which "Re: " + an inbound subject easily does; it goes
+ * out inside an encoded-word.
  */
 static enum nv_err
 mail_check_header(struct nv_diag *d, const char *field, const char *v,
@@ -131,7 +133,8 @@ mail_check_header(struct nv_diag *d, const char *field, const char *v,
 		    field);
 	}
 	for (i = 0; i < len; i++)
-		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+		if (((unsigned char)v[i] < 0x20 && (ascii || v[i] != '\t')) ||
+		    v[i] == 0x7f) {
 			nv_diag_field(d, field, "holds a control character "
 			    "(CR, LF or other)");
 			return nv_diag_set(d, NV_ERR_VALIDATION, "%s holds a "
