@@ -48,6 +48,7 @@
 #define MAIL_CONNECT_MAX_MS	3000L
 #define MAIL_ID_MAX		250	/* one msg-id, so a line stays < 998 */
 #define MAIL_NAME_QUOTED_MAX	200	/* longer names become encoded-words */
+#define MAIL_REFS_MAX		20	/* References kept (the last ones) */
 
 struct mbuf {
 	struct nv_arena	*a;
@@ -213,6 +214,97 @@ bad:
 	    field);
 }
 
+/* NV_ERR_VALIDATION when v holds a control character (injection). */
+static enum nv_err
+mail_check_controls(struct nv_diag *d, const char *field, const char *v)
+{
+	const char *p;
+
+	for (p = v; p != NULL && *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			nv_diag_field(d, field, "holds a control character "
+			    "(CR, LF or other)");
+			return nv_diag_set(d, NV_ERR_VALIDATION, "%s holds a "
+			    "control character", field);
+		}
+	return NV_OK;
+}
+
+/*
+ * The threading ids of s (In-Reply-To or References from an inbound
+ * mail, whatever its sender's software wrote) as canonical msg-ids
+ * "<left@right>" separated by spaces, at most max of them (the last
+ * ones, which matter most for threading); angle brackets are added when
+ * missing, and comments, commas and anything that is not an id are
+ * dropped.  NULL when nothing usable is left: the header is left out
+ * rather than the reply refused, since threading is only a convenience.
+ */
+static char *
+mail_thread_ids(struct nv_arena *a, const char *s, int max)
+{
+	const char *p, *e, *q, *at;
+	const char *tok[32];
+	size_t tlen[32], n = 0, i, len, first;
+	char *out, *w;
+
+	for (p = s; p != NULL && *p != '\0'; p = e) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p == '(') {		/* a comment: skip it */
+			e = p + strcspn(p, ")");
+			if (*e == ')')
+				e++;
+			continue;
+		}
+		if (*p == '<') {
+			p++;
+			e = p + strcspn(p, "> ");
+			len = (size_t)(e - p);
+			if (*e == '>')
+				e++;
+		} else {
+			e = p + strcspn(p, " ,(<");
+			len = (size_t)(e - p);
+		}
+		at = memchr(p, '@', len);
+		if (len == 0 || len > MAIL_ID_MAX - 2 || at == NULL || at == p ||
+		    at == p + len - 1 || memchr(at + 1, '@', (size_t)(p + len -
+		    at - 1)) != NULL)
+			continue;
+		for (q = p; q < p + len; q++)
+			if ((unsigned char)*q <= 0x20 || (unsigned char)*q > 0x7e ||
+			    *q == '<' || *q == '>' || *q == '"' || *q == '\\')
+				break;
+		if (q < p + len)
+			continue;
+		if (n == sizeof(tok) / sizeof(tok[0])) {
+			memmove(tok, tok + 1, sizeof(tok) - sizeof(tok[0]));
+			memmove(tlen, tlen + 1, sizeof(tlen) - sizeof(tlen[0]));
+			n--;
+		}
+		tok[n] = p;
+		tlen[n++] = len;
+	}
+	if (n == 0)
+		return NULL;
+	first = n > (size_t)max ? n - (size_t)max : 0;
+	for (len = 0, i = first; i < n; i++)
+		len += tlen[i] + 3;
+	out = w = nv_arena_alloc(a, len + 1);
+	for (i = first; i < n; i++) {
+		if (i > first)
+			*w++ = ' ';
+		*w++ = '<';
+		memcpy(w, tok[i], tlen[i]);
+		w += tlen[i];
+		*w++ = '>';
+	}
+	*w = '\0';
+	return out;
+}
+
 static enum nv_err
 mail_check(struct nv_diag *d, const struct nv_mail *m)
 {
@@ -225,8 +317,8 @@ mail_check(struct nv_diag *d, const struct nv_mail *m)
 	    (rc = mail_check_addr(d, "reply_to", m->reply_to, 0)) ||
 	    (rc = mail_check_header(d, "subject", m->subject, 1, 0)) ||
 	    (rc = mail_check_ids(d, "message_id", m->message_id, 1, 0)) ||
-	    (rc = mail_check_ids(d, "in_reply_to", m->in_reply_to, 0, 0)) ||
-	    (rc = mail_check_ids(d, "references", m->references, 0, 1)))
+	    (rc = mail_check_controls(d, "in_reply_to", m->in_reply_to)) ||
+	    (rc = mail_check_controls(d, "references", m->references)))
 		return rc;
 	if (m->body == NULL) {
 		nv_diag_field(d, "body", "is required");
@@ -539,6 +631,7 @@ nv_mail_render(struct nv_arena *a, struct nv_diag *d,
 {
 	struct mbuf b = { a, NULL, 0, 0, 0 };
 	enum nv_err rc;
+	char *ids;
 
 	*out = NULL;
 	*outlen = 0;
@@ -560,10 +653,10 @@ nv_mail_render(struct nv_arena *a, struct nv_diag *d,
 	mail_text(&b, m->subject);
 	mbuf_str(&b, "\r\n");
 	mail_header(&b, "Message-ID", m->message_id);
-	if (m->in_reply_to != NULL)
-		mail_header(&b, "In-Reply-To", m->in_reply_to);
-	if (m->references != NULL)
-		mail_header(&b, "References", m->references);
+	if ((ids = mail_thread_ids(a, m->in_reply_to, 1)) != NULL)
+		mail_header(&b, "In-Reply-To", ids);
+	if ((ids = mail_thread_ids(a, m->references, MAIL_REFS_MAX)) != NULL)
+		mail_header(&b, "References", ids);
 	if (m->auto_submitted != NULL) {
 		if ((rc = mail_check_header(d, "auto_submitted",
 		    m->auto_submitted, 0, 1)) != NV_OK)

@@ -42,6 +42,13 @@ struct nv_mail {
 	const char	*message_id;	/* "<...@...>", stable across retries */
 	const char	*in_reply_to;	/* "<...>"; may be NULL */
 	const char	*references;	/* "<...> <...>"; may be NULL */
+	/*
+	 * in_reply_to and references may come straight from an inbound
+	 * mail: missing angle brackets are added, comments and junk are
+	 * dropped (References keeps its last 20 ids), and a value with no
+	 * usable id leaves the header out instead of failing the reply.
+	 * A control character (CR, LF, ...) is still refused.
+	 */
 	const char	*auto_submitted; /* RFC 3834: "auto-replied" for the
 					    lead reply, "auto-generated" for
 					    notices; NULL: no header */
@@ -52,8 +59,8 @@ struct nv_mail {
  * terminated) and its length into *outlen.  NV_ERR_VALIDATION, naming the
  * field in d, when a header value holds CR, LF or another control
  * character (header injection), an address is not addr-spec shaped, the
- * Message-ID is not "<...@...>", a text is not valid UTF-8, or a value is
- * longer than its limit.
+ * Message-ID is not "<...@...>" (at most 250 bytes), a text is not valid
+ * UTF-8, or a value is longer than its limit.
  */
 enum nv_err nv_mail_render(struct nv_arena *a, struct nv_diag *d,
     const struct nv_mail *m, time_t now, char **out, size_t *outlen);
