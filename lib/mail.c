@@ -673,6 +673,38 @@ nv_mail_render(struct nv_arena *a, struct nv_diag *d,
 	return NV_OK;
 }
 
+char *
+nv_mail_oneline(struct nv_arena *a, const char *s, size_t max)
+{
+	char *out, *w;
+	int space = 0;
+
+	if (s == NULL)
+		return NULL;
+	out = w = nv_arena_alloc(a, strlen(s) + 1);
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f) {
+			space = w > out;
+			continue;
+		}
+		if (space)
+			*w++ = ' ';
+		space = 0;
+		*w++ = *s;
+	}
+	*w = '\0';
+	if ((size_t)(w - out) > max) {
+		w = out + max;
+		/* Back off to the start of a UTF-8 character. */
+		while (w > out && ((unsigned char)*w & 0xc0) == 0x80)
+			w--;
+		*w = '\0';
+		while (w > out && w[-1] == ' ')
+			*--w = '\0';
+	}
+	return out;
+}
+
 /* --------------------------------------------------------------- SMTP */
 
 bool

@@ -65,6 +65,16 @@ struct nv_mail {
 enum nv_err nv_mail_render(struct nv_arena *a, struct nv_diag *d,
     const struct nv_mail *m, time_t now, char **out, size_t *outlen);
 
+/*
+ * s made fit for a header text (a name or a subject taken from a lead or
+ * an inbound mail): every run of control characters and white space (CR,
+ * LF, TAB, ...) becomes one space, the ends are trimmed, and the result is
+ * cut to max bytes at a character boundary.  In arena a; NULL stays NULL.
+ * Use it on values the customer typed, so a line break in a name cannot
+ * make nv_mail_render refuse the reply.
+ */
+char *nv_mail_oneline(struct nv_arena *a, const char *s, size_t max);
+
 /* true when NORVALT_SMTP_URL is set. */
 bool nv_mail_configured(void);
 

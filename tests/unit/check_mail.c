@@ -726,6 +726,26 @@ START_TEST(test_bad_values)
 }
 END_TEST
 
+START_TEST(test_oneline)
+{
+	struct nv_mail m = base_mail();
+
+	ck_assert_ptr_null(nv_mail_oneline(a, NULL, 10));
+	ck_assert_str_eq(nv_mail_oneline(a, "  Kari\r\n\tNordmann \x01 ", 100),
+	    "Kari Nordmann");
+	ck_assert_str_eq(nv_mail_oneline(a, "\r\n\t ", 100), "");
+	/* Cut at a character boundary: "Ø" is two bytes. */
+	ck_assert_str_eq(nv_mail_oneline(a, "ØØØ", 5), "ØØ");
+	ck_assert_str_eq(nv_mail_oneline(a, "ab cd", 3), "ab");
+	/* What it gives renders, where the raw value is refused. */
+	m.to_name = "Kari\nBcc: x@example.no";
+	render_refused(&m, "to_name");
+	m.to_name = nv_mail_oneline(a, m.to_name, 200);
+	ck_assert_str_eq(decode_words(header(render_ok(&m, NULL), "To")),
+	    "\"Kari Bcc: x@example.no\" <kari.nordmann@example.no>");
+}
+END_TEST
+
 static Suite *
 mail_suite(void)
 {
@@ -744,6 +764,7 @@ mail_suite(void)
 	tcase_add_test(tc, test_soft_break_dot_safe);
 	tcase_add_test(tc, test_tab_in_texts);
 	tcase_add_test(tc, test_line_endings);
+	tcase_add_test(tc, test_oneline);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
