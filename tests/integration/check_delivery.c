@@ -648,6 +648,14 @@ START_TEST(test_sms_messaging_service)
 	    "MG0123456789abcdef0123456789abcdef");
 	ck_assert_ptr_null(cJSON_GetObjectItem(form, "From"));
 	cJSON_Delete(reqs);
+	/* An alphanumeric sender ID that happens to start with MG is a From. */
+	ck_assert_msg(nv_sms_send(a, &d, "+4799887766", "MGBilAS", "Hei",
+	    &sid) == NV_OK, "send: %s", d.msg);
+	reqs = nv_test_provider_requests(&srv);
+	form = cJSON_GetObjectItemCaseSensitive(request(reqs, 1), "form");
+	ck_assert_str_eq(jstr(form, "From"), "MGBilAS");
+	ck_assert_ptr_null(cJSON_GetObjectItem(form, "MessagingServiceSid"));
+	cJSON_Delete(reqs);
 }
 END_TEST
 
