@@ -167,49 +167,30 @@ mail_check_addr(struct nv_diag *d, const char *field, const char *v,
 }
 
 /*
- * One or more msg-ids "<left@right>" separated by single spaces (one only
- * unless many); no '<', '>' or white space inside.
+ * The caller's own Message-ID: exactly one msg-id "<left@right>" of at
+ * most MAIL_ID_MAX bytes, with no '<', '>' or white space inside.
  */
 static enum nv_err
-mail_check_ids(struct nv_diag *d, const char *field, const char *v,
-    int required, int many)
+mail_check_id(struct nv_diag *d, const char *field, const char *v)
 {
-	const char *p, *at;
+	const char *p, *at = NULL;
 	enum nv_err rc;
-	int n = 0;
 
-	if ((rc = mail_check_header(d, field, v, required, 1)) != NV_OK)
+	if ((rc = mail_check_header(d, field, v, 1, 1)) != NV_OK)
 		return rc;
-	if (v == NULL)
-		return NV_OK;
-	for (p = v; *p != '\0'; n++) {
-		if (n > 0) {
-			if (*p != ' ' || !many)
-				goto bad;
-			p++;
-		}
-		if (*p++ != '<')
+	if (v[0] != '<' || strlen(v) > MAIL_ID_MAX)
+		goto bad;
+	for (p = v + 1; *p != '>'; p++) {
+		if (*p == '\0' || *p == '<' || *p == ' ')
 			goto bad;
-		at = NULL;
-		if (strcspn(p, ">") > MAIL_ID_MAX)
-			goto bad;
-		for (; *p != '>'; p++) {
-			if (*p == '\0' || *p == '<' || *p == ' ')
-				goto bad;
-			if (*p == '@')
-				at = p;
-		}
-		if (at == NULL || at == p - 1 || at[-1] == '<')
-			goto bad;
-		p++;
+		if (*p == '@')
+			at = p;
 	}
-	if (n > 0)
+	if (p[1] == '\0' && at != NULL && at != v + 1 && at != p - 1)
 		return NV_OK;
 bad:
-	nv_diag_field(d, field, "must be %s, each at most %d bytes", many ?
-	    "message ids "
-	    "\"<left@right>\" separated by spaces" : "one message id "
-	    "\"<left@right>\"", MAIL_ID_MAX);
+	nv_diag_field(d, field, "must be one message id \"<left@right>\" of "
+	    "at most %d bytes", MAIL_ID_MAX);
 	return nv_diag_set(d, NV_ERR_VALIDATION, "%s is not a message id",
 	    field);
 }
@@ -316,7 +297,7 @@ mail_check(struct nv_diag *d, const struct nv_mail *m)
 	    (rc = mail_check_header(d, "to_name", m->to_name, 0, 0)) ||
 	    (rc = mail_check_addr(d, "reply_to", m->reply_to, 0)) ||
 	    (rc = mail_check_header(d, "subject", m->subject, 1, 0)) ||
-	    (rc = mail_check_ids(d, "message_id", m->message_id, 1, 0)) ||
+	    (rc = mail_check_id(d, "message_id", m->message_id)) ||
 	    (rc = mail_check_controls(d, "in_reply_to", m->in_reply_to)) ||
 	    (rc = mail_check_controls(d, "references", m->references)))
 		return rc;

@@ -711,6 +711,16 @@ START_TEST(test_bad_values)
 	m = base_mail();
 	m.message_id = "<a@b> <c@d>";
 	render_refused(&m, "message_id");
+	m.message_id = "<@b.no>";
+	render_refused(&m, "message_id");
+	m.message_id = "<a@>";
+	render_refused(&m, "message_id");
+	m.message_id = "<a@b.no>x";
+	render_refused(&m, "message_id");
+	m.message_id = "<a@b.no";
+	render_refused(&m, "message_id");
+	m.message_id = "<a<b@c.no>";
+	render_refused(&m, "message_id");
 	m = base_mail();
 	m.subject = "bad \xc3\x28 utf-8";
 	render_refused(&m, "subject");
