@@ -142,6 +142,8 @@ static const struct cfg_def cfg_defs[NV_CFG__COUNT] = {
 	    CFG_TEXT, NULL, 0, 0, NULL, 0 },
 	[NV_CFG_META_FETCH_BUDGET_MS] = { "NORVALT_META_FETCH_BUDGET_MS",
 	    CFG_INT, "2000", 100, 10000, NULL, 0 },
+	[NV_CFG_SMTP_CA_FILE] = { "NORVALT_SMTP_CA_FILE", CFG_FILE, NULL, 0,
+	    0, NULL, 0 },
 };
 
 static char *cfg_values[NV_CFG__COUNT];
@@ -336,9 +338,9 @@ cfg_validate(int k, struct nv_diag *d)
 		if ((strncmp(v, "smtp://", 7) == 0 && v[7] != '\0') ||
 		    (strncmp(v, "smtps://", 8) == 0 && v[8] != '\0'))
 			return NV_OK;
+		/* Not echoed: it may carry user:password@. */
 		return nv_diag_set(d, NV_ERR_CONFIG,
-		    "%s: must be an smtp:// or smtps:// URL, got \"%s\"",
-		    def->name, v);
+		    "%s: must be an smtp:// or smtps:// URL", def->name);
 	case CFG_HEADER:
 		/* An RFC 9110 token: nothing that could end the header line. */
 		for (q = v; *q != '\0'; q++)
