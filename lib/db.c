@@ -492,7 +492,7 @@ nv_db_exec_generic(struct nv_arena *a, struct nv_diag *d,
 
 	*res = NULL;
 	if (db_begin_pending)	/* the first statement: BEGIN goes with it */
-		return db_exec_first(a, d, st, params, res);
+		return db_pipeline(a, d, st, params, 0, res);
 	if ((rc = nv_db_open(d)) != NV_OK)
 		return rc;
 	prepare = !db_is_prepared(st);
