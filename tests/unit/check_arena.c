@@ -49,6 +49,23 @@ arena_pattern(size_t i, size_t j)
 	return (unsigned char)(i * 31 + j * 7 + 1);
 }
 
+/*
+ * The first byte of p[0..n) that does not hold allocation i's pattern, or
+ * n.  One assertion per allocation instead of one per byte: every passing
+ * ck_assert is a write(2) to the parent under CK_FORK, and a million of
+ * them made these tests time out on a busy machine.
+ */
+static size_t
+arena_pattern_bad(const unsigned char *p, size_t i, size_t n)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		if (p[j] != arena_pattern(i, j))
+			return j;
+	return n;
+}
+
 /* core */
 
 START_TEST(test_alignment)
@@ -127,9 +144,8 @@ START_TEST(test_big_allocations)
 
 		snprintf(want, sizeof(want), "small %zu", i);
 		ck_assert_str_eq(small[i], want);
-		for (j = 0; j < sizes[i]; j++)
-			ck_assert_msg(big[i][j] == arena_pattern(i, j),
-			    "big %zu byte %zu clobbered", i, j);
+		j = arena_pattern_bad(big[i], i, sizes[i]);
+		ck_assert_msg(j == sizes[i], "big %zu byte %zu clobbered", i, j);
 	}
 	ck_assert_uint_ge(nv_arena_used(a), 4097 + 5000 + 16384 + 16385 +
 	    20000 + 1024 * 1024 + 3);
@@ -253,9 +269,8 @@ START_TEST(test_many_allocations_survive)
 	}
 	for (i = 0; i < 6000; i++) {
 		n = i % 300 + 1;
-		for (j = 0; j < n; j++)
-			ck_assert_msg(ptrs[i][j] == arena_pattern(i, j),
-			    "allocation %zu byte %zu clobbered", i, j);
+		j = arena_pattern_bad(ptrs[i], i, n);
+		ck_assert_msg(j == n, "allocation %zu byte %zu clobbered", i, j);
 	}
 	nv_arena_reset(a);
 	ck_assert_uint_eq(nv_arena_used(a), 0);
