@@ -495,7 +495,9 @@ write_stack_env() {
 				echo "export NORVALT_META_APP_SECRET=$(q "test_meta_app_secret_7d2e91a4")"
 				echo "export NORVALT_META_VERIFY_TOKEN=$(q "test_meta_verify_token_c41b")"
 				echo "export NORVALT_META_PAGE_TOKEN=$(q "test_meta_page_token_0f6a")"
-				echo "export NORVALT_META_GRAPH_URL=$(q "http://127.0.0.1:18991")"
+				# Its port follows the stack's (18080 -> 18991), so
+				# two test stacks on other ports never share it.
+				echo "export NORVALT_META_GRAPH_URL=$(q "http://127.0.0.1:$(( (PORT + 911 - 1024) % 64511 + 1024 ))")"
 			fi
 		} >"$STACKENV.tmp"
 		mv -f "$STACKENV.tmp" "$STACKENV"
