@@ -125,6 +125,8 @@ static const struct cfg_def cfg_defs[NV_CFG__COUNT] = {
 	    NULL, 0 },
 	[NV_CFG_LLM_MAX_TOKENS] = { "NORVALT_LLM_MAX_TOKENS", CFG_INT, "400",
 	    1, 100000, NULL, 0 },
+	[NV_CFG_SMTP_CA_FILE] = { "NORVALT_SMTP_CA_FILE", CFG_FILE, NULL, 0,
+	    0, NULL, 0 },
 	[NV_CFG_WORKERS] = { "NORVALT_WORKERS", CFG_INT, "1", 0, 64, NULL, 0 },
 	[NV_CFG_WORKER_POLL_MS] = { "NORVALT_WORKER_POLL_MS", CFG_INT, "1000",
 	    10, 600000, NULL, 0 },
@@ -328,9 +330,9 @@ cfg_validate(int k, struct nv_diag *d)
 		if ((strncmp(v, "smtp://", 7) == 0 && v[7] != '\0') ||
 		    (strncmp(v, "smtps://", 8) == 0 && v[8] != '\0'))
 			return NV_OK;
+		/* Not echoed: it may carry user:password@. */
 		return nv_diag_set(d, NV_ERR_CONFIG,
-		    "%s: must be an smtp:// or smtps:// URL, got \"%s\"",
-		    def->name, v);
+		    "%s: must be an smtp:// or smtps:// URL", def->name);
 	case CFG_HEADER:
 		/* An RFC 9110 token: nothing that could end the header line. */
 		for (q = v; *q != '\0'; q++)

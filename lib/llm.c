@@ -132,7 +132,7 @@ llm_clip(struct nv_arena *a, const char *s, const char *key)
 
 	if (s == NULL || (key != NULL && *key != '\0' && strstr(s, key) != NULL))
 		return "";
-	o = nv_arena_strndup(a, s, LLM_DIAG_TEXT_MAX);
+	o = nv_arena_strndup(a, s, strnlen(s, LLM_DIAG_TEXT_MAX));
 	for (i = 0; o[i] != '\0'; i++)
 		if ((unsigned char)o[i] < 0x20 || (unsigned char)o[i] > 0x7e)
 			o[i] = '?';

@@ -48,6 +48,7 @@
 #define MAIL_CONNECT_MAX_MS	3000L
 #define MAIL_ID_MAX		250	/* one msg-id, so a line stays < 998 */
 #define MAIL_NAME_QUOTED_MAX	200	/* longer names become encoded-words */
+#define MAIL_REFS_MAX		20	/* References kept (the last ones) */
 
 struct mbuf {
 	struct nv_arena	*a;
@@ -107,8 +108,10 @@ mail_ascii(const char *s, size_t len)
 
 /*
  * A header value: NULL allowed when optional, at most NV_MAIL_HEADER_MAX
- * bytes, UTF-8 (ASCII when ascii), and no control character at all: CR,
- * LF, TAB and NUL-free by construction, so it cannot start a new header.
+ * bytes, UTF-8 (ASCII when ascii), and no control character: no CR or LF,
+ * so it cannot start a new header.  A text (ascii 0: a subject or a name)
+ * may hold TAB, which "Re: " + an inbound subject easily does; it goes
+ * out inside an encoded-word.
  */
 static enum nv_err
 mail_check_header(struct nv_diag *d, const char *field, const char *v,
@@ -131,7 +134,8 @@ mail_check_header(struct nv_diag *d, const char *field, const char *v,
 		    field);
 	}
 	for (i = 0; i < len; i++)
-		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+		if (((unsigned char)v[i] < 0x20 && (ascii || v[i] != '\t')) ||
+		    v[i] == 0x7f) {
 			nv_diag_field(d, field, "holds a control character "
 			    "(CR, LF or other)");
 			return nv_diag_set(d, NV_ERR_VALIDATION, "%s holds a "
@@ -163,51 +167,123 @@ mail_check_addr(struct nv_diag *d, const char *field, const char *v,
 }
 
 /*
- * One or more msg-ids "<left@right>" separated by single spaces (one only
- * unless many); no '<', '>' or white space inside.
+ * The caller's own Message-ID: exactly one msg-id "<left@right>" of at
+ * most MAIL_ID_MAX bytes, with no '<', '>' or white space inside.
  */
 static enum nv_err
-mail_check_ids(struct nv_diag *d, const char *field, const char *v,
-    int required, int many)
+mail_check_id(struct nv_diag *d, const char *field, const char *v)
 {
-	const char *p, *at;
+	const char *p, *at = NULL;
 	enum nv_err rc;
-	int n = 0;
 
-	if ((rc = mail_check_header(d, field, v, required, 1)) != NV_OK)
+	if ((rc = mail_check_header(d, field, v, 1, 1)) != NV_OK)
 		return rc;
-	if (v == NULL)
-		return NV_OK;
-	for (p = v; *p != '\0'; n++) {
-		if (n > 0) {
-			if (*p != ' ' || !many)
-				goto bad;
-			p++;
-		}
-		if (*p++ != '<')
+	if (v[0] != '<' || strlen(v) > MAIL_ID_MAX)
+		goto bad;
+	for (p = v + 1; *p != '>'; p++) {
+		if (*p == '\0' || *p == '<' || *p == ' ')
 			goto bad;
-		at = NULL;
-		if (strcspn(p, ">") > MAIL_ID_MAX)
-			goto bad;
-		for (; *p != '>'; p++) {
-			if (*p == '\0' || *p == '<' || *p == ' ')
-				goto bad;
-			if (*p == '@')
-				at = p;
-		}
-		if (at == NULL || at == p - 1 || at[-1] == '<')
-			goto bad;
-		p++;
+		if (*p == '@')
+			at = p;
 	}
-	if (n > 0)
+	if (p[1] == '\0' && at != NULL && at != v + 1 && at != p - 1)
 		return NV_OK;
 bad:
-	nv_diag_field(d, field, "must be %s, each at most %d bytes", many ?
-	    "message ids "
-	    "\"<left@right>\" separated by spaces" : "one message id "
-	    "\"<left@right>\"", MAIL_ID_MAX);
+	nv_diag_field(d, field, "must be one message id \"<left@right>\" of "
+	    "at most %d bytes", MAIL_ID_MAX);
 	return nv_diag_set(d, NV_ERR_VALIDATION, "%s is not a message id",
 	    field);
+}
+
+/* NV_ERR_VALIDATION when v holds a control character (injection). */
+static enum nv_err
+mail_check_controls(struct nv_diag *d, const char *field, const char *v)
+{
+	const char *p;
+
+	for (p = v; p != NULL && *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			nv_diag_field(d, field, "holds a control character "
+			    "(CR, LF or other)");
+			return nv_diag_set(d, NV_ERR_VALIDATION, "%s holds a "
+			    "control character", field);
+		}
+	return NV_OK;
+}
+
+/*
+ * The threading ids of s (In-Reply-To or References from an inbound
+ * mail, whatever its sender's software wrote) as canonical msg-ids
+ * "<left@right>" separated by spaces, at most max of them (the last
+ * ones, which matter most for threading); angle brackets are added when
+ * missing, and comments, commas and anything that is not an id are
+ * dropped.  NULL when nothing usable is left: the header is left out
+ * rather than the reply refused, since threading is only a convenience.
+ */
+static char *
+mail_thread_ids(struct nv_arena *a, const char *s, int max)
+{
+	const char *p, *e, *q, *at;
+	const char *tok[32];
+	size_t tlen[32], n = 0, i, len, first;
+	char *out, *w;
+
+	for (p = s; p != NULL && *p != '\0'; p = e) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p == '(') {		/* a comment: skip it */
+			e = p + strcspn(p, ")");
+			if (*e == ')')
+				e++;
+			continue;
+		}
+		if (*p == '<') {
+			p++;
+			e = p + strcspn(p, "> ");
+			len = (size_t)(e - p);
+			if (*e == '>')
+				e++;
+		} else {
+			e = p + strcspn(p, " ,(<");
+			len = (size_t)(e - p);
+		}
+		at = memchr(p, '@', len);
+		if (len == 0 || len > MAIL_ID_MAX - 2 || at == NULL || at == p ||
+		    at == p + len - 1 || memchr(at + 1, '@', (size_t)(p + len -
+		    at - 1)) != NULL)
+			continue;
+		for (q = p; q < p + len; q++)
+			if ((unsigned char)*q <= 0x20 || (unsigned char)*q > 0x7e ||
+			    *q == '<' || *q == '>' || *q == '"' || *q == '\\')
+				break;
+		if (q < p + len)
+			continue;
+		if (n == sizeof(tok) / sizeof(tok[0])) {
+			memmove(tok, tok + 1, sizeof(tok) - sizeof(tok[0]));
+			memmove(tlen, tlen + 1, sizeof(tlen) - sizeof(tlen[0]));
+			n--;
+		}
+		tok[n] = p;
+		tlen[n++] = len;
+	}
+	if (n == 0)
+		return NULL;
+	first = n > (size_t)max ? n - (size_t)max : 0;
+	for (len = 0, i = first; i < n; i++)
+		len += tlen[i] + 3;
+	out = w = nv_arena_alloc(a, len + 1);
+	for (i = first; i < n; i++) {
+		if (i > first)
+			*w++ = ' ';
+		*w++ = '<';
+		memcpy(w, tok[i], tlen[i]);
+		w += tlen[i];
+		*w++ = '>';
+	}
+	*w = '\0';
+	return out;
 }
 
 static enum nv_err
@@ -221,9 +297,9 @@ mail_check(struct nv_diag *d, const struct nv_mail *m)
 	    (rc = mail_check_header(d, "to_name", m->to_name, 0, 0)) ||
 	    (rc = mail_check_addr(d, "reply_to", m->reply_to, 0)) ||
 	    (rc = mail_check_header(d, "subject", m->subject, 1, 0)) ||
-	    (rc = mail_check_ids(d, "message_id", m->message_id, 1, 0)) ||
-	    (rc = mail_check_ids(d, "in_reply_to", m->in_reply_to, 0, 0)) ||
-	    (rc = mail_check_ids(d, "references", m->references, 0, 1)))
+	    (rc = mail_check_id(d, "message_id", m->message_id)) ||
+	    (rc = mail_check_controls(d, "in_reply_to", m->in_reply_to)) ||
+	    (rc = mail_check_controls(d, "references", m->references)))
 		return rc;
 	if (m->body == NULL) {
 		nv_diag_field(d, "body", "is required");
@@ -474,25 +550,18 @@ mail_date(struct mbuf *b, time_t now)
 	mbuf_str(b, s);
 }
 
-/* Append one encoded character (or =XX) to the QP line, folding softly. */
-static void
-mail_qp_put(struct mbuf *b, const char *enc, size_t n, size_t room)
-{
-	if (b->col + n > room) {
-		mbuf_str(b, "=\r\n");
-		b->col = 0;
-	}
-	mbuf_add(b, enc, n);
-}
-
-/* One body line (no line end) in quoted-printable, then CRLF. */
+/*
+ * One body line (no line end) in quoted-printable, then CRLF.  Every
+ * encoded line, the ones a soft break starts included, begins with
+ * neither "." (SMTP's end of data) nor "From " (mbox).
+ */
 static void
 mail_qp_line(struct mbuf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	unsigned char c;
 	char enc[3];
-	size_t i;
+	size_t i, room;
 	int lit;
 
 	b->col = 0;
@@ -500,20 +569,23 @@ mail_qp_line(struct mbuf *b, const char *s, size_t n)
 		c = (unsigned char)s[i];
 		lit = (c >= 33 && c <= 126 && c != '=') ||
 		    ((c == ' ' || c == '\t') && i + 1 < n);
-		if (i == 0 && (c == '.' || (c == 'F' && n >= 5 &&
-		    memcmp(s, "From ", 5) == 0)))
+		/* Leave room for a soft break's '=' unless this is the last. */
+		room = i + 1 < n ? MAIL_QP_MAX - 1 : MAIL_QP_MAX;
+		if (b->col + (lit ? 1 : 3) > room) {
+			mbuf_str(b, "=\r\n");
+			b->col = 0;
+		}
+		if (b->col == 0 && (c == '.' || (c == 'F' && n - i >= 5 &&
+		    memcmp(s + i, "From ", 5) == 0)))
 			lit = 0;
 		if (lit) {
 			enc[0] = (char)c;
-			/* Leave room for the soft break's '=' unless last. */
-			mail_qp_put(b, enc, 1, i + 1 < n ? MAIL_QP_MAX - 1 :
-			    MAIL_QP_MAX);
+			mbuf_add(b, enc, 1);
 		} else {
 			enc[0] = '=';
 			enc[1] = hex[c >> 4];
 			enc[2] = hex[c & 15];
-			mail_qp_put(b, enc, 3, i + 1 < n ? MAIL_QP_MAX - 1 :
-			    MAIL_QP_MAX);
+			mbuf_add(b, enc, 3);
 		}
 	}
 	mbuf_str(b, "\r\n");
@@ -540,6 +612,7 @@ nv_mail_render(struct nv_arena *a, struct nv_diag *d,
 {
 	struct mbuf b = { a, NULL, 0, 0, 0 };
 	enum nv_err rc;
+	char *ids;
 
 	*out = NULL;
 	*outlen = 0;
@@ -561,10 +634,10 @@ nv_mail_render(struct nv_arena *a, struct nv_diag *d,
 	mail_text(&b, m->subject);
 	mbuf_str(&b, "\r\n");
 	mail_header(&b, "Message-ID", m->message_id);
-	if (m->in_reply_to != NULL)
-		mail_header(&b, "In-Reply-To", m->in_reply_to);
-	if (m->references != NULL)
-		mail_header(&b, "References", m->references);
+	if ((ids = mail_thread_ids(a, m->in_reply_to, 1)) != NULL)
+		mail_header(&b, "In-Reply-To", ids);
+	if ((ids = mail_thread_ids(a, m->references, MAIL_REFS_MAX)) != NULL)
+		mail_header(&b, "References", ids);
 	if (m->auto_submitted != NULL) {
 		if ((rc = mail_check_header(d, "auto_submitted",
 		    m->auto_submitted, 0, 1)) != NV_OK)
@@ -579,6 +652,38 @@ nv_mail_render(struct nv_arena *a, struct nv_diag *d,
 	*out = b.p;
 	*outlen = b.len;
 	return NV_OK;
+}
+
+char *
+nv_mail_oneline(struct nv_arena *a, const char *s, size_t max)
+{
+	char *out, *w;
+	int space = 0;
+
+	if (s == NULL)
+		return NULL;
+	out = w = nv_arena_alloc(a, strlen(s) + 1);
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f) {
+			space = w > out;
+			continue;
+		}
+		if (space)
+			*w++ = ' ';
+		space = 0;
+		*w++ = *s;
+	}
+	*w = '\0';
+	if ((size_t)(w - out) > max) {
+		w = out + max;
+		/* Back off to the start of a UTF-8 character. */
+		while (w > out && ((unsigned char)*w & 0xc0) == 0x80)
+			w--;
+		*w = '\0';
+		while (w > out && w[-1] == ' ')
+			*--w = '\0';
+	}
+	return out;
 }
 
 /* --------------------------------------------------------------- SMTP */
@@ -651,7 +756,7 @@ nv_mail_send(struct nv_arena *a, struct nv_diag *d, const struct nv_mail *m)
 	struct mail_reply reply;
 	struct mail_upload up;
 	char errbuf[CURL_ERROR_SIZE];
-	const char *url, *user, *pass, *tls;
+	const char *url, *user, *pass, *tls, *ca;
 	enum nv_err rc;
 	long code = 0, timeout;
 	size_t len;
@@ -692,6 +797,7 @@ nv_mail_send(struct nv_arena *a, struct nv_diag *d, const struct nv_mail *m)
 	user = nv_config_str(NV_CFG_SMTP_USER);
 	pass = nv_config_str(NV_CFG_SMTP_PASSWORD);
 	tls = nv_config_str(NV_CFG_SMTP_TLS);
+	ca = nv_config_str(NV_CFG_SMTP_CA_FILE);
 
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
@@ -704,6 +810,11 @@ nv_mail_send(struct nv_arena *a, struct nv_diag *d, const struct nv_mail *m)
 		curl_easy_setopt(c, CURLOPT_USE_SSL, tls != NULL &&
 		    strcmp(tls, "none") == 0 ? (long)CURLUSESSL_NONE :
 		    (long)CURLUSESSL_ALL);
+	/* The server's certificate is always verified, name included. */
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ca != NULL && *ca != '\0')
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
 	if (user != NULL && *user != '\0') {
 		curl_easy_setopt(c, CURLOPT_USERNAME, user);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, pass != NULL ? pass : "");
@@ -743,6 +854,11 @@ nv_mail_send(struct nv_arena *a, struct nv_diag *d, const struct nv_mail *m)
 	if (reply.line[0] != '\0' && code != 0)
 		nv_diag_set(d, rc, "the SMTP server refused the message: %s",
 		    reply.line);
+	else if (cc == CURLE_USE_SSL_FAILED || cc == CURLE_SSL_CONNECT_ERROR ||
+	    cc == CURLE_PEER_FAILED_VERIFICATION ||
+	    cc == CURLE_SSL_CACERT_BADFILE)
+		nv_diag_set(d, rc, "TLS with the SMTP server failed: %s",
+		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));
 	else
 		nv_diag_set(d, rc, "the SMTP server is unreachable: %s",
 		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));

@@ -82,6 +82,24 @@ sms_sid_ok(const char *s)
 	return n >= 2;
 }
 
+/*
+ * 1 when s is a Messaging Service SID, "MG" and 32 hex digits; an
+ * alphanumeric sender ID such as "MGBil" is a From like any other.
+ */
+static int
+sms_service_sid(const char *s)
+{
+	size_t n;
+
+	if (strncmp(s, "MG", 2) != 0)
+		return 0;
+	for (n = 2; s[n] != '\0'; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') ||
+		    (s[n] >= 'a' && s[n] <= 'f') || (s[n] >= 'A' && s[n] <= 'F')))
+			return 0;
+	return n == 34;
+}
+
 /* s cut to SMS_DIAG_TEXT_MAX bytes of printable ASCII, for a diagnostic. */
 static const char *
 sms_clip(struct nv_arena *a, const char *s)
@@ -91,7 +109,7 @@ sms_clip(struct nv_arena *a, const char *s)
 
 	if (s == NULL)
 		return "";
-	o = nv_arena_strndup(a, s, SMS_DIAG_TEXT_MAX);
+	o = nv_arena_strndup(a, s, strnlen(s, SMS_DIAG_TEXT_MAX));
 	for (i = 0; o[i] != '\0'; i++)
 		if ((unsigned char)o[i] < 0x20 || (unsigned char)o[i] > 0x7e)
 			o[i] = '?';
@@ -196,7 +214,7 @@ nv_sms_send(struct nv_arena *a, struct nv_diag *d, const char *to,
 	if ((c = curl_easy_init()) == NULL ||
 	    (esc = curl_easy_escape(c, acct, 0)) == NULL ||
 	    (p1 = sms_param(a, c, "To", to, "&")) == NULL ||
-	    (p2 = sms_param(a, c, strncmp(from, "MG", 2) == 0 ?
+	    (p2 = sms_param(a, c, sms_service_sid(from) ?
 	    "MessagingServiceSid" : "From", from, "&")) == NULL ||
 	    (p3 = sms_param(a, c, "Body", body, "")) == NULL) {
 		rc = nv_diag_set(d, NV_ERR_UNAVAILABLE, "libcurl could not be "

@@ -21,7 +21,7 @@ bool nv_sms_configured(void);
 
 /*
  * POST {NORVALT_TWILIO_API_URL}/2010-04-01/Accounts/{SID}/Messages.json
- * with To, From (or MessagingServiceSid when from starts with "MG") and
+ * with To, From (or MessagingServiceSid when from is "MG" + 32 hex) and
  * Body form-encoded, HTTP basic auth SID:token; connect timeout 3 s,
  * total 10 s.  from NULL means NORVALT_TWILIO_FROM.
  *

@@ -42,6 +42,7 @@ for t in tests/fuzz/fuzz_*.c; do
 	fuzz_json) printf '{"first_name":"Kari","email":"k@example.no","phone":"912 34 567","status":"new","year":2024,"metadata":{"a":[1]}}' >"$CORPUS/$name/seed1" ;;
 	fuzz_form) printf 'name=Kari+Nordmann&email=k%%40example.no&limit=5&status=new' >"$CORPUS/$name/seed1" ;;
 	fuzz_multipart) printf -- '--XyZbound\r\nContent-Disposition: form-data; name="sender"\r\n\r\nkari@example.no\r\n--XyZbound\r\nContent-Disposition: form-data; name="att"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhei\r\n--XyZbound--\r\n' >"$CORPUS/$name/seed1" ;;
+	fuzz_mail) printf 'Svar p\303\245 henvendelsen\000Bilhuset \303\205lesund\000Kari\000Hei\n.\nFrom oss\n\000<a@b.no> <c@d.no>' >"$CORPUS/$name/seed1" ;;
 	fuzz_cursor) printf 'MjAyNi0xMS0wMSAxMDoyMDozMCswMHxjMTAwMDAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDI' >"$CORPUS/$name/seed1" ;;
 	esac
 	echo "==> $name: run ${SECONDS_EACH}s"

@@ -19,6 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
@@ -75,6 +79,7 @@ env_clear(void)
 	static const char *const names[] = {
 		"NORVALT_SMTP_URL", "NORVALT_SMTP_USER", "NORVALT_SMTP_PASSWORD",
 		"NORVALT_SMTP_TLS", "NORVALT_SMTP_TIMEOUT_MS",
+		"NORVALT_SMTP_CA_FILE",
 		"NORVALT_TWILIO_ACCOUNT_SID", "NORVALT_TWILIO_AUTH_TOKEN",
 		"NORVALT_TWILIO_API_URL", "NORVALT_TWILIO_FROM",
 		"NORVALT_LLM_URL", "NORVALT_LLM_KEY", "NORVALT_LLM_KEY_HEADER",
@@ -299,6 +304,38 @@ START_TEST(test_smtp_server_down)
 }
 END_TEST
 
+START_TEST(test_smtp_silent_server)
+{
+	struct nv_mail m = reply_mail();
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	struct nv_diag d;
+	char url[64];
+	long t0, took;
+	int fd;
+
+	/* Listening, so the connection succeeds, but never a greeting. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 4), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", ntohs(sa.sin_port));
+	env("NORVALT_SMTP_URL", url);
+	env("NORVALT_SMTP_TIMEOUT_MS", "1000");
+	reload();
+	nv_diag_reset(&d);
+	t0 = now_ms();
+	ck_assert_int_eq(nv_mail_send(a, &d, &m), NV_ERR_UNAVAILABLE);
+	took = now_ms() - t0;
+	ck_assert_msg(took >= 900 && took < 5000, "took %ld ms", took);
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_smtp_starttls_required)
 {
 	struct nv_mail m = reply_mail();
@@ -380,6 +417,126 @@ START_TEST(test_smtp_auth_refused)
 	ck_assert_int_eq(nv_mail_send(a, &d, &m), NV_ERR_UNAVAILABLE);
 	ck_assert_msg(strstr(d.msg, "530") != NULL, "diag: %s", d.msg);
 	ck_assert_uint_eq(nv_test_smtp_count(&srv), 0);
+}
+END_TEST
+
+/* ----------------------------------------------------------------- TLS */
+
+static char certdir[64];
+static char certfile[128];
+static char keyfile[128];
+
+/* A throwaway self-signed certificate for 127.0.0.1 (IP SAN only). */
+static void
+cert_make(void)
+{
+	char *out = NULL;
+	int st;
+
+	snprintf(certdir, sizeof(certdir), "/tmp/nv-test-cert-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(certdir));
+	snprintf(certfile, sizeof(certfile), "%s/cert.pem", certdir);
+	snprintf(keyfile, sizeof(keyfile), "%s/key.pem", certdir);
+	st = nv_test_run(&out, "openssl req -x509 -newkey rsa:2048 -nodes "
+	    "-days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+	    "-keyout %s -out %s", keyfile, certfile);
+	ck_assert_msg(st == 0, "openssl: %s", out);
+	free(out);
+}
+
+static void
+smtp_tls_setup(void)
+{
+	const char *args[4];
+
+	a = nv_arena_new();
+	cert_make();
+	args[0] = "--tls";
+	args[1] = certfile;
+	args[2] = keyfile;
+	args[3] = NULL;
+	nv_test_smtp_start(&srv, args);
+	smtp_env(srv.port);
+	env("NORVALT_SMTP_TLS", "starttls");
+	env("NORVALT_SMTP_CA_FILE", certfile);
+	reload();
+}
+
+static void
+smtp_tls_teardown(void)
+{
+	char *out = NULL;
+
+	server_teardown();
+	nv_test_run(&out, "rm -rf %s", certdir);
+	free(out);
+}
+
+START_TEST(test_smtp_starttls_ok)
+{
+	struct nv_mail m = reply_mail();
+	struct nv_diag d;
+	cJSON *e;
+
+	nv_diag_reset(&d);
+	ck_assert_msg(nv_mail_send(a, &d, &m) == NV_OK, "send: %s", d.msg);
+	ck_assert_uint_eq(nv_test_smtp_count(&srv), 1);
+	e = nv_test_smtp_envelope(&srv, 1);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(e, "tls")));
+	cJSON_Delete(e);
+}
+END_TEST
+
+START_TEST(test_smtp_tls_untrusted)
+{
+	struct nv_mail m = reply_mail();
+	struct nv_diag d;
+	char url[64];
+
+	/* The system's CAs do not know this certificate. */
+	env("NORVALT_SMTP_CA_FILE", NULL);
+	reload();
+	nv_diag_reset(&d);
+	ck_assert_int_eq(nv_mail_send(a, &d, &m), NV_ERR_UNAVAILABLE);
+	/* Trusted, but for 127.0.0.1, not for "localhost". */
+	env("NORVALT_SMTP_CA_FILE", certfile);
+	snprintf(url, sizeof(url), "smtp://localhost:%d", srv.port);
+	env("NORVALT_SMTP_URL", url);
+	reload();
+	nv_diag_reset(&d);
+	ck_assert_int_eq(nv_mail_send(a, &d, &m), NV_ERR_UNAVAILABLE);
+	/* In clear text, the server wants STARTTLS first (530): transient. */
+	env("NORVALT_SMTP_TLS", "none");
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", srv.port);
+	env("NORVALT_SMTP_URL", url);
+	reload();
+	nv_diag_reset(&d);
+	ck_assert_int_eq(nv_mail_send(a, &d, &m), NV_ERR_UNAVAILABLE);
+	ck_assert_uint_eq(nv_test_smtp_count(&srv), 0);
+}
+END_TEST
+
+START_TEST(test_smtps_implicit)
+{
+	const char *args[] = { "--tls", certfile, keyfile, "--implicit",
+	    NULL };
+	struct nv_mail m = reply_mail();
+	struct nv_test_server s2;
+	struct nv_diag d;
+	char url[64];
+	cJSON *e;
+
+	nv_test_smtp_start(&s2, args);
+	snprintf(url, sizeof(url), "smtps://127.0.0.1:%d", s2.port);
+	env("NORVALT_SMTP_URL", url);
+	reload();
+	nv_diag_reset(&d);
+	ck_assert_msg(nv_mail_send(a, &d, &m) == NV_OK, "send: %s", d.msg);
+	ck_assert_uint_eq(nv_test_smtp_count(&s2), 1);
+	e = nv_test_smtp_envelope(&s2, 1);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(e, "tls")));
+	cJSON_Delete(e);
+	nv_test_server_stop(&s2);
 }
 END_TEST
 
@@ -490,6 +647,14 @@ START_TEST(test_sms_messaging_service)
 	ck_assert_str_eq(jstr(form, "MessagingServiceSid"),
 	    "MG0123456789abcdef0123456789abcdef");
 	ck_assert_ptr_null(cJSON_GetObjectItem(form, "From"));
+	cJSON_Delete(reqs);
+	/* An alphanumeric sender ID that happens to start with MG is a From. */
+	ck_assert_msg(nv_sms_send(a, &d, "+4799887766", "MGBilAS", "Hei",
+	    &sid) == NV_OK, "send: %s", d.msg);
+	reqs = nv_test_provider_requests(&srv);
+	form = cJSON_GetObjectItemCaseSensitive(request(reqs, 1), "form");
+	ck_assert_str_eq(jstr(form, "From"), "MGBilAS");
+	ck_assert_ptr_null(cJSON_GetObjectItem(form, "MessagingServiceSid"));
 	cJSON_Delete(reqs);
 }
 END_TEST
@@ -821,6 +986,7 @@ delivery_suite(void)
 	tcase_add_test(tc, test_smtp_451_transient);
 	tcase_add_test(tc, test_smtp_550_permanent);
 	tcase_add_test(tc, test_smtp_server_down);
+	tcase_add_test(tc, test_smtp_silent_server);
 	tcase_add_test(tc, test_smtp_starttls_required);
 	tcase_add_test(tc, test_smtp_refuses_bad_mail);
 	tcase_add_test(tc, test_smtp_not_configured);
@@ -831,6 +997,14 @@ delivery_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_smtp_auth_ok);
 	tcase_add_test(tc, test_smtp_auth_refused);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("smtp_tls");
+	tcase_add_checked_fixture(tc, smtp_tls_setup, smtp_tls_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_smtp_starttls_ok);
+	tcase_add_test(tc, test_smtp_tls_untrusted);
+	tcase_add_test(tc, test_smtps_implicit);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sms");

@@ -2,6 +2,7 @@
 """smtp_sink.py - a real SMTP server (aiosmtpd) for Norvalt's tests.
 
     smtp_sink.py MAILDIR [--fail CODE[,CODE...]] [--auth USER:PASSWORD]
+                 [--tls CERT KEY [--implicit]]
 
 Listens on 127.0.0.1, an ephemeral port, and prints "PORT <n>" once it
 accepts connections.  Every accepted message is written to MAILDIR as
@@ -15,6 +16,11 @@ code; "rcpt:550" refuses its RCPT TO instead.  The queue starts with
 codes are appended and the file is removed (write it to a temporary name
 and rename it, so it is never read half-written).
 
+--tls offers STARTTLS with that certificate and key (PEM) and then
+requires it before MAIL FROM; with --implicit the port speaks TLS from
+the first byte instead (smtps).  The envelope's "tls" says whether the
+message came over TLS.
+
 --auth requires AUTH PLAIN or LOGIN with that user and password before
 MAIL FROM (530 otherwise; 535 for wrong credentials).  Plain text on
 loopback is allowed (auth_require_tls=False).
@@ -27,6 +33,7 @@ import asyncio
 import json
 import os
 import signal
+import ssl
 import sys
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
@@ -80,6 +87,9 @@ class Sink:
             "auth_login": (session.auth_data.login.decode("utf-8", "replace")
                            if isinstance(session.auth_data, LoginPassword)
                            else None),
+            "tls": (session.ssl is not None or server.transport is not None
+                    and server.transport.get_extra_info("ssl_object")
+                    is not None),
         }
         # The .json first and the .eml last, each renamed into place: a
         # reader that sees NNNN.eml finds both complete.
@@ -97,7 +107,13 @@ def main():
     ap.add_argument("maildir")
     ap.add_argument("--fail", default="")
     ap.add_argument("--auth", default=None)
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), default=None)
+    ap.add_argument("--implicit", action="store_true")
     args = ap.parse_args()
+    ctx = None
+    if args.tls is not None:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(args.tls[0], args.tls[1])
     os.makedirs(args.maildir, exist_ok=True)
     sink = Sink(args.maildir, [c for c in args.fail.split(",") if c])
 
@@ -116,13 +132,17 @@ def main():
     asyncio.set_event_loop(loop)
 
     def factory():
+        starttls = ctx is not None and not args.implicit
         return SMTP(sink, hostname="sink.norvalt.localhost",
                     authenticator=authenticator,
                     auth_required=authenticator is not None,
-                    auth_require_tls=False, loop=loop)
+                    auth_require_tls=False,
+                    tls_context=ctx if starttls else None,
+                    require_starttls=starttls, loop=loop)
 
     server = loop.run_until_complete(
-        loop.create_server(factory, host="127.0.0.1", port=0))
+        loop.create_server(factory, host="127.0.0.1", port=0,
+                           ssl=ctx if args.implicit else None))
     port = server.sockets[0].getsockname()[1]
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, loop.stop)

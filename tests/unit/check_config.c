@@ -474,6 +474,62 @@ START_TEST(test_bad_url)
 }
 END_TEST
 
+/* The outbound delivery rows: defaults, and what each refuses. */
+START_TEST(test_delivery_rows)
+{
+	static const char *const bad_smtp[] = { "http://mail.example.no",
+	    "smtp://", "smtps://", "mail.example.no:587",
+	    "smtp//kari:hemmelig@mail.example.no", NULL };
+	static const char *const bad_header[] = { "Authorization: Bearer",
+	    "api key", "x\r\nInjected", "api-key:", NULL };
+	struct nv_diag d;
+	size_t i;
+
+	config_write_env("");
+	nv_diag_reset(&d);
+	ck_assert_int_eq(nv_config_load(&d), NV_OK);
+	ck_assert_ptr_null(nv_config_str(NV_CFG_SMTP_URL));
+	ck_assert_str_eq(nv_config_str(NV_CFG_SMTP_TLS), "starttls");
+	ck_assert_int_eq(nv_config_int(NV_CFG_SMTP_TIMEOUT_MS), 10000);
+	ck_assert_str_eq(nv_config_str(NV_CFG_MAIL_FROM),
+	    "leads@norvalt.localhost");
+	ck_assert_str_eq(nv_config_str(NV_CFG_MAIL_REPLY_DOMAIN),
+	    "norvalt.localhost");
+	ck_assert_str_eq(nv_config_str(NV_CFG_TWILIO_API_URL),
+	    "https://api.twilio.com");
+	ck_assert_str_eq(nv_config_str(NV_CFG_LLM_KEY_HEADER), "Authorization");
+	ck_assert_str_eq(nv_config_str(NV_CFG_LLM_MODEL), "gpt-4o-mini");
+	ck_assert_int_eq(nv_config_int(NV_CFG_LLM_CONNECT_TIMEOUT_MS), 3000);
+	ck_assert_int_eq(nv_config_int(NV_CFG_LLM_TIMEOUT_MS), 20000);
+	ck_assert_int_eq(nv_config_int(NV_CFG_LLM_RETRIES), 2);
+	ck_assert_int_eq(nv_config_int(NV_CFG_LLM_MAX_TOKENS), 400);
+
+	setenv("NORVALT_SMTP_URL", "smtps://mail.example.no:465", 1);
+	setenv("NORVALT_LLM_KEY_HEADER", "api-key", 1);
+	ck_assert_int_eq(nv_config_load(&d), NV_OK);
+	setenv("NORVALT_SMTP_URL", "smtp://127.0.0.1:2525", 1);
+	ck_assert_int_eq(nv_config_load(&d), NV_OK);
+	for (i = 0; bad_smtp[i] != NULL; i++) {
+		setenv("NORVALT_SMTP_URL", bad_smtp[i], 1);
+		config_load_fails("NORVALT_SMTP_URL", &d);
+		/* A password in a malformed URL is not echoed. */
+		ck_assert_ptr_null(strstr(d.msg, "hemmelig"));
+	}
+	unsetenv("NORVALT_SMTP_URL");
+	for (i = 0; bad_header[i] != NULL; i++) {
+		setenv("NORVALT_LLM_KEY_HEADER", bad_header[i], 1);
+		config_load_fails("NORVALT_LLM_KEY_HEADER", &d);
+	}
+	unsetenv("NORVALT_LLM_KEY_HEADER");
+	setenv("NORVALT_SMTP_TLS", "ssl", 1);
+	config_load_fails("NORVALT_SMTP_TLS", &d);
+	unsetenv("NORVALT_SMTP_TLS");
+	setenv("NORVALT_LLM_RETRIES", "11", 1);
+	config_load_fails("NORVALT_LLM_RETRIES", &d);
+	unsetenv("NORVALT_LLM_RETRIES");
+}
+END_TEST
+
 START_TEST(test_bad_conninfo_hides_value)
 {
 	struct nv_diag d;
@@ -664,6 +720,7 @@ config_suite(void)
 	tcase_add_test(tc, test_bad_int);
 	tcase_add_test(tc, test_bad_word);
 	tcase_add_test(tc, test_bad_url);
+	tcase_add_test(tc, test_delivery_rows);
 	tcase_add_test(tc, test_bad_conninfo_hides_value);
 	tcase_add_test(tc, test_require_missing);
 	tcase_add_test(tc, test_dotenv_no_equals);

@@ -386,6 +386,49 @@ START_TEST(test_threading_headers)
 }
 END_TEST
 
+/*
+ * In-Reply-To and References come from the customer's mail program: odd
+ * forms are made canonical or left out, never a reason to fail the reply.
+ */
+START_TEST(test_threading_lenient)
+{
+	struct nv_mail m = base_mail();
+	char refs[2048], *msg;
+	size_t n = 0;
+	int i;
+
+	m.in_reply_to = "  CAF=abc@mail.example.no ";
+	m.references = "<a@b.no>, c@d.no (a comment <x@y>) junk <e@f.no>";
+	msg = render_ok(&m, NULL);
+	ck_assert_str_eq(header(msg, "In-Reply-To"),
+	    "<CAF=abc@mail.example.no>");
+	ck_assert_str_eq(header(msg, "References"),
+	    "<a@b.no> <c@d.no> <e@f.no>");
+	/* Nothing usable: the headers are left out, the mail still goes. */
+	m.in_reply_to = "<no at sign> \"x\"@y <>";
+	m.references = "(only a comment) <@> <a@> æøå@example.no";
+	msg = render_ok(&m, NULL);
+	ck_assert_ptr_null(header(msg, "In-Reply-To"));
+	ck_assert_ptr_null(header(msg, "References"));
+	/* Two ids in In-Reply-To: the last one. */
+	m.in_reply_to = "<one@x.no> <two@x.no>";
+	msg = render_ok(&m, NULL);
+	ck_assert_str_eq(header(msg, "In-Reply-To"), "<two@x.no>");
+	/* A long References keeps the last 20 ids, folded. */
+	for (i = 0; i < 40; i++)
+		n += (size_t)snprintf(refs + n, sizeof(refs) - n, "<id%d@x.no> ",
+		    i);
+	m.references = refs;
+	msg = render_ok(&m, NULL);
+	assert_lines(msg, 78);
+	ck_assert_int_eq(strncmp(header(msg, "References"), "<id20@x.no> ",
+	    12), 0);
+	ck_assert_ptr_nonnull(strstr(header(msg, "References"),
+	    " <id39@x.no>"));
+	ck_assert_ptr_null(strstr(header(msg, "References"), "<id19@x.no>"));
+}
+END_TEST
+
 START_TEST(test_body_dot_safe_and_qp)
 {
 	struct nv_mail m = base_mail();
@@ -420,6 +463,47 @@ START_TEST(test_body_dot_safe_and_qp)
 	}
 	memcpy(want + n, "\r\n", 3);
 	ck_assert_str_eq(qp_body(msg), want);
+}
+END_TEST
+
+/* Found by fuzz_mail: a soft line break must not leave a line with '.'. */
+START_TEST(test_soft_break_dot_safe)
+{
+	struct nv_mail m = base_mail();
+	char body[600], *msg;
+	size_t i;
+
+	for (i = 0; i < 300; i++)
+		body[i] = '.';
+	/* And a soft break landing right before "From ". */
+	memset(body + 300, 'x', 74);
+	memcpy(body + 374, "From here on", 13);
+	m.body = body;
+	msg = render_ok(&m, NULL);
+	assert_lines(msg, 76);
+	ck_assert_msg(strstr(msg, "\r\n.") == NULL, "a line starts with .");
+	ck_assert_msg(strstr(msg, "\r\nFrom ") == NULL,
+	    "a line starts with From");
+	ck_assert_str_eq(qp_body(msg), nv_arena_cat(a, body, "\r\n",
+	    (char *)NULL));
+}
+END_TEST
+
+/* "Re: " + an inbound subject may carry a TAB: kept, never raw. */
+START_TEST(test_tab_in_texts)
+{
+	struct nv_mail m = base_mail();
+	char *msg;
+
+	m.subject = "Re:\tModel 3\tledig?";
+	m.from_name = "Tesla\tOslo";
+	msg = render_ok(&m, NULL);
+	assert_lines(msg, 78);
+	ck_assert_str_eq(decode_words(header(msg, "Subject")),
+	    "Re:\tModel 3\tledig?");
+	ck_assert_str_eq(decode_words(header(msg, "From")),
+	    "Tesla\tOslo <leads@norvalt.localhost>");
+	ck_assert_ptr_null(strchr(unfolded_headers(msg), '\t'));
 }
 END_TEST
 
@@ -547,21 +631,12 @@ START_TEST(test_header_injection)
 {
 	static const char *const evil[] = {
 		"x\r\nBcc: victim@example.no", "x\nBcc: victim@example.no",
-		"x\rBcc: victim@example.no", "x\tBcc", "x\x01", "x\x7f"
+		"x\rBcc: victim@example.no", "x\x01", "x\x7f", "x\t"
 	};
 	struct nv_mail m;
-	size_t i;
+	size_t i, n = sizeof(evil) / sizeof(evil[0]);
 
-	for (i = 0; i < sizeof(evil) / sizeof(evil[0]); i++) {
-		m = base_mail();
-		m.subject = evil[i];
-		render_refused(&m, "subject");
-		m = base_mail();
-		m.from_name = evil[i];
-		render_refused(&m, "from_name");
-		m = base_mail();
-		m.to_name = evil[i];
-		render_refused(&m, "to_name");
+	for (i = 0; i < n; i++) {
 		m = base_mail();
 		m.to_addr = nv_arena_cat(a, "kari@example.no", evil[i],
 		    (char *)NULL);
@@ -586,6 +661,18 @@ START_TEST(test_header_injection)
 		m = base_mail();
 		m.auto_submitted = evil[i];
 		render_refused(&m, "auto_submitted");
+		/* Texts may hold a TAB (the last entry), nothing else. */
+		if (i == n - 1)
+			continue;
+		m = base_mail();
+		m.subject = evil[i];
+		render_refused(&m, "subject");
+		m = base_mail();
+		m.from_name = evil[i];
+		render_refused(&m, "from_name");
+		m = base_mail();
+		m.to_name = evil[i];
+		render_refused(&m, "to_name");
 	}
 }
 END_TEST
@@ -624,9 +711,16 @@ START_TEST(test_bad_values)
 	m = base_mail();
 	m.message_id = "<a@b> <c@d>";
 	render_refused(&m, "message_id");
-	m = base_mail();
-	m.references = "<a@b>  <c@d>";
-	render_refused(&m, "references");
+	m.message_id = "<@b.no>";
+	render_refused(&m, "message_id");
+	m.message_id = "<a@>";
+	render_refused(&m, "message_id");
+	m.message_id = "<a@b.no>x";
+	render_refused(&m, "message_id");
+	m.message_id = "<a@b.no";
+	render_refused(&m, "message_id");
+	m.message_id = "<a<b@c.no>";
+	render_refused(&m, "message_id");
 	m = base_mail();
 	m.subject = "bad \xc3\x28 utf-8";
 	render_refused(&m, "subject");
@@ -639,6 +733,26 @@ START_TEST(test_bad_values)
 	m = base_mail();
 	m.body = "nul-free but \x01 control";
 	render_refused(&m, "body");
+}
+END_TEST
+
+START_TEST(test_oneline)
+{
+	struct nv_mail m = base_mail();
+
+	ck_assert_ptr_null(nv_mail_oneline(a, NULL, 10));
+	ck_assert_str_eq(nv_mail_oneline(a, "  Kari\r\n\tNordmann \x01 ", 100),
+	    "Kari Nordmann");
+	ck_assert_str_eq(nv_mail_oneline(a, "\r\n\t ", 100), "");
+	/* Cut at a character boundary: "Ø" is two bytes. */
+	ck_assert_str_eq(nv_mail_oneline(a, "ØØØ", 5), "ØØ");
+	ck_assert_str_eq(nv_mail_oneline(a, "ab cd", 3), "ab");
+	/* What it gives renders, where the raw value is refused. */
+	m.to_name = "Kari\nBcc: x@example.no";
+	render_refused(&m, "to_name");
+	m.to_name = nv_mail_oneline(a, m.to_name, 200);
+	ck_assert_str_eq(decode_words(header(render_ok(&m, NULL), "To")),
+	    "\"Kari Bcc: x@example.no\" <kari.nordmann@example.no>");
 }
 END_TEST
 
@@ -655,8 +769,12 @@ mail_suite(void)
 	tcase_add_test(tc, test_utf8_subject_and_names);
 	tcase_add_test(tc, test_quoted_name);
 	tcase_add_test(tc, test_threading_headers);
+	tcase_add_test(tc, test_threading_lenient);
 	tcase_add_test(tc, test_body_dot_safe_and_qp);
+	tcase_add_test(tc, test_soft_break_dot_safe);
+	tcase_add_test(tc, test_tab_in_texts);
 	tcase_add_test(tc, test_line_endings);
+	tcase_add_test(tc, test_oneline);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
