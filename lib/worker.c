@@ -337,12 +337,12 @@ struct w_job {
 	cJSON		*payload;
 	int		 attempts;
 	int		 max_attempts;
-	PGresult	*load;		/* w_load, read in the claim's transaction */
+	PGresult	*load;		/* w_load, read when claimed */
 };
 
 /* One message on its way out. */
 struct w_out {
-	const char	*id;		/* conversations.id; NULL: not stored */
+	const char	*id;		/* conversations.id, or NULL */
 	const char	*channel;	/* "email" or "sms" */
 	const char	*to;
 	const char	*to_name;
@@ -352,7 +352,7 @@ struct w_out {
 	const char	*in_reply_to;
 	const char	*reply_to;
 	const char	*from_name;
-	const char	*kind;		/* outbox: "message" or "notify" */
+	const char	*kind;		/* "message" or "notify" */
 };
 
 static const struct nv_worker_opts *w_opts;
@@ -755,7 +755,7 @@ struct w_finish {
 	const char		*provider_id;
 	const char		*via;
 	bool			 assign;
-	bool			 notify_wrote;	/* tell the rep: wrote again */
+	bool			 notify_wrote;	/* tell the rep */
 	long			 done;
 };
 
