@@ -1314,13 +1314,21 @@ w_one(struct nv_arena *a, struct nv_diag *d, bool *got)
 	return NV_OK;
 }
 
-/* The sweep: reminders for leads that waited too long, per dealership. */
+/*
+ * The sweep: reminders for leads that waited too long.  One round lists
+ * the active dealerships, then sweeps one of them per turn of the job
+ * loop (w_sweep_step), between jobs, so a round over many dealerships
+ * never holds a reply back for more than one small transaction.
+ */
+#define W_SWEEP_UUID	37
+static char (*w_sweep_ids)[W_SWEEP_UUID];
+static int w_sweep_n, w_sweep_i;
+
 static void
-w_sweep_all(struct nv_arena *a)
+w_sweep_start(struct nv_arena *a)
 {
 	struct nv_diag d;
 	struct w_tx t;
-	PGresult *ids;
 	int i, n;
 
 	nv_diag_reset(&d);
@@ -1328,17 +1336,33 @@ w_sweep_all(struct nv_arena *a)
 	t.st = &w_dealerships;
 	if (nv_db_tx(a, &d, NULL, w_tx_work, &t) != NV_OK)
 		return;
-	ids = t.res;
-	n = PQntuples(ids);
-	for (i = 0; i < n; i++) {
-		memset(&w_ctx, 0, sizeof(w_ctx));
-		w_ctx.dealership_id = PQgetvalue(ids, i, 0);
-		w_ctx.actor = "worker";
-		memset(&t, 0, sizeof(t));
-		t.st = &w_sweep;
-		if (w_exec(a, &d, &t) != NV_OK)
-			return;
-	}
+	n = PQntuples(t.res);
+	free(w_sweep_ids);
+	w_sweep_ids = n > 0 ? calloc((size_t)n, sizeof(*w_sweep_ids)) : NULL;
+	w_sweep_n = w_sweep_ids != NULL ? n : 0;
+	w_sweep_i = 0;
+	for (i = 0; i < w_sweep_n; i++)
+		snprintf(w_sweep_ids[i], W_SWEEP_UUID, "%s",
+		    PQgetvalue(t.res, i, 0));
+}
+
+/* Sweep the next dealership of the round, if any; 1 when one was. */
+static int
+w_sweep_step(struct nv_arena *a)
+{
+	struct nv_diag d;
+	struct w_tx t;
+
+	if (w_sweep_i >= w_sweep_n)
+		return 0;
+	nv_diag_reset(&d);
+	memset(&w_ctx, 0, sizeof(w_ctx));
+	w_ctx.dealership_id = w_sweep_ids[w_sweep_i++];
+	w_ctx.actor = "worker";
+	memset(&t, 0, sizeof(t));
+	t.st = &w_sweep;
+	(void)w_exec(a, &d, &t);
+	return 1;
 }
 
 /* The LISTEN connection, or NULL while the database is away. */
@@ -1418,6 +1442,9 @@ nv_worker_run(const struct nv_worker_opts *o, volatile sig_atomic_t *stop)
 
 	w_opts = o;
 	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
+	/* Workers started together do not sweep in step. */
+	if (o->sweep_s > 0)
+		last_sweep = time(NULL) - random() % o->sweep_s;
 	nv_log_info("worker %s started (poll %ld ms, lease %ld s)", o->id,
 	    o->poll_ms, o->lease_s);
 	w_listen_open();
@@ -1425,17 +1452,20 @@ nv_worker_run(const struct nv_worker_opts *o, volatile sig_atomic_t *stop)
 		nv_arena_reset(a);
 		nv_diag_reset(&d);
 		rc = w_one(a, &d, &got);
+		if (rc == NV_OK && o->sweep_s > 0) {
+			nv_arena_reset(a);
+			if (w_sweep_step(a))
+				continue;
+			if (time(NULL) - last_sweep >= o->sweep_s) {
+				last_sweep = time(NULL);
+				w_sweep_start(a);
+				continue;
+			}
+		}
 		if (rc == NV_OK && got)
 			continue;
 		if (rc != NV_OK)
 			nv_log_warn("claiming jobs failed: %s", d.msg);
-		if (rc == NV_OK && o->sweep_s > 0 &&
-		    time(NULL) - last_sweep >= o->sweep_s) {
-			last_sweep = time(NULL);
-			nv_arena_reset(a);
-			w_sweep_all(a);
-			continue;
-		}
 		if (!*stop)
 			w_wait(o->poll_ms);
 	}
@@ -1445,5 +1475,7 @@ nv_worker_run(const struct nv_worker_opts *o, volatile sig_atomic_t *stop)
 	w_listen = NULL;
 	nv_db_close();
 	nv_arena_free(a);
+	free(w_sweep_ids);
+	w_sweep_ids = NULL;
 	return 0;
 }
