@@ -303,24 +303,28 @@ static const struct nv_stmt w_dealerships = {
 };
 
 /*
- * The follow-up sweep of one dealership: leads with an assigned rep that
- * waited longer than settings.follow_up_minutes (default 30) with no
- * human touch (no human message, AI not paused by a person), still new
- * or contacted, not reminded yet, get one notify job each.
+ * The follow-up sweep of one dealership: leads of the last day with an
+ * assigned rep that waited longer than settings.follow_up_minutes
+ * (default 30) with no human touch (no human message, AI not paused by a
+ * person), still new or contacted, not reminded yet, get one notify job
+ * each, at most 500 a turn.  The limit is a scalar subquery so the scan
+ * is a range of leads_inbox_idx, not the dealership's whole history.
  */
 static const struct nv_stmt w_sweep = {
 	"w_sweep",
 	"WITH s AS (SELECT coalesce((d.settings->>'follow_up_minutes')::int,"
-	"   30) AS m FROM dealerships d),"
-	" l AS (UPDATE leads l SET follow_up_notified_at = now()"
-	"  FROM s WHERE l.assigned_to IS NOT NULL"
-	"   AND l.follow_up_notified_at IS NULL AND NOT l.ai_paused"
-	"   AND l.status IN ('new', 'contacted')"
-	"   AND l.created_at < now() - make_interval(mins => s.m)"
-	"   AND l.created_at > now() - interval '7 days'"
+	"   30) AS m FROM dealerships d WHERE d.id = " W_TENANT "),"
+	" c AS (SELECT l.id FROM leads l"
+	"  WHERE l.created_at < now() - make_interval(mins => (SELECT s.m"
+	"    FROM s))"
+	"   AND l.created_at > now() - interval '1 day'"
+	"   AND l.assigned_to IS NOT NULL AND l.follow_up_notified_at IS NULL"
+	"   AND NOT l.ai_paused AND l.status IN ('new', 'contacted')"
 	"   AND NOT EXISTS (SELECT 1 FROM conversations c"
 	"    WHERE c.lead_id = l.id AND c.sender = 'human')"
-	"  RETURNING l.id, l.dealership_id, l.assigned_to)"
+	"  ORDER BY l.created_at LIMIT 500 FOR UPDATE SKIP LOCKED),"
+	" l AS (UPDATE leads l SET follow_up_notified_at = now() FROM c"
+	"  WHERE l.id = c.id RETURNING l.id, l.dealership_id, l.assigned_to)"
 	" INSERT INTO jobs (dealership_id, kind, lead_id, payload)"
 	" SELECT l.dealership_id, 'notify', l.id, jsonb_build_object("
 	"  'user_id', l.assigned_to, 'event', 'waiting') FROM l",
