@@ -49,12 +49,12 @@ struct nv_compose {
 	const char	*dealership;	/* the dealership's name */
 	const char	*first_name;	/* may be NULL */
 	const char	*vehicle;	/* vehicle_interest; may be NULL */
-	const char	*message;	/* what the lead wrote; may be NULL */
+	const char	*message;	/* the lead's words, or NULL */
 	const char	*tone;		/* settings.tone; may be NULL */
 	const struct nv_compose_vehicle *stock;
 	size_t		 nstock;
 	bool		 open_now;	/* within opening hours */
-	const char	*when;		/* next opening, "i morgen kl. 08:00" */
+	const char	*when;		/* "i morgen kl. 08:00" */
 	const char	*hours_text;	/* opening hours for the prompt */
 	bool		 follow_up;	/* the customer wrote again */
 	const cJSON	*templates;	/* settings.templates or NULL */

@@ -303,24 +303,28 @@ static const struct nv_stmt w_dealerships = {
 };
 
 /*
- * The follow-up sweep of one dealership: leads with an assigned rep that
- * waited longer than settings.follow_up_minutes (default 30) with no
- * human touch (no human message, AI not paused by a person), still new
- * or contacted, not reminded yet, get one notify job each.
+ * The follow-up sweep of one dealership: leads of the last day with an
+ * assigned rep that waited longer than settings.follow_up_minutes
+ * (default 30) with no human touch (no human message, AI not paused by a
+ * person), still new or contacted, not reminded yet, get one notify job
+ * each, at most 500 a turn.  The limit is a scalar subquery so the scan
+ * is a range of leads_inbox_idx, not the dealership's whole history.
  */
 static const struct nv_stmt w_sweep = {
 	"w_sweep",
 	"WITH s AS (SELECT coalesce((d.settings->>'follow_up_minutes')::int,"
-	"   30) AS m FROM dealerships d),"
-	" l AS (UPDATE leads l SET follow_up_notified_at = now()"
-	"  FROM s WHERE l.assigned_to IS NOT NULL"
-	"   AND l.follow_up_notified_at IS NULL AND NOT l.ai_paused"
-	"   AND l.status IN ('new', 'contacted')"
-	"   AND l.created_at < now() - make_interval(mins => s.m)"
-	"   AND l.created_at > now() - interval '7 days'"
+	"   30) AS m FROM dealerships d WHERE d.id = " W_TENANT "),"
+	" c AS (SELECT l.id FROM leads l"
+	"  WHERE l.created_at < now() - make_interval(mins => (SELECT s.m"
+	"    FROM s))"
+	"   AND l.created_at > now() - interval '1 day'"
+	"   AND l.assigned_to IS NOT NULL AND l.follow_up_notified_at IS NULL"
+	"   AND NOT l.ai_paused AND l.status IN ('new', 'contacted')"
 	"   AND NOT EXISTS (SELECT 1 FROM conversations c"
 	"    WHERE c.lead_id = l.id AND c.sender = 'human')"
-	"  RETURNING l.id, l.dealership_id, l.assigned_to)"
+	"  ORDER BY l.created_at LIMIT 500 FOR UPDATE SKIP LOCKED),"
+	" l AS (UPDATE leads l SET follow_up_notified_at = now() FROM c"
+	"  WHERE l.id = c.id RETURNING l.id, l.dealership_id, l.assigned_to)"
 	" INSERT INTO jobs (dealership_id, kind, lead_id, payload)"
 	" SELECT l.dealership_id, 'notify', l.id, jsonb_build_object("
 	"  'user_id', l.assigned_to, 'event', 'waiting') FROM l",
@@ -337,12 +341,12 @@ struct w_job {
 	cJSON		*payload;
 	int		 attempts;
 	int		 max_attempts;
-	PGresult	*load;		/* w_load, read in the claim's transaction */
+	PGresult	*load;		/* w_load, read when claimed */
 };
 
 /* One message on its way out. */
 struct w_out {
-	const char	*id;		/* conversations.id; NULL: not stored */
+	const char	*id;		/* conversations.id, or NULL */
 	const char	*channel;	/* "email" or "sms" */
 	const char	*to;
 	const char	*to_name;
@@ -352,7 +356,7 @@ struct w_out {
 	const char	*in_reply_to;
 	const char	*reply_to;
 	const char	*from_name;
-	const char	*kind;		/* outbox: "message" or "notify" */
+	const char	*kind;		/* "message" or "notify" */
 };
 
 static const struct nv_worker_opts *w_opts;
@@ -755,7 +759,7 @@ struct w_finish {
 	const char		*provider_id;
 	const char		*via;
 	bool			 assign;
-	bool			 notify_wrote;	/* tell the rep: wrote again */
+	bool			 notify_wrote;	/* tell the rep */
 	long			 done;
 };
 
@@ -1314,13 +1318,21 @@ w_one(struct nv_arena *a, struct nv_diag *d, bool *got)
 	return NV_OK;
 }
 
-/* The sweep: reminders for leads that waited too long, per dealership. */
+/*
+ * The sweep: reminders for leads that waited too long.  One round lists
+ * the active dealerships, then sweeps one of them per turn of the job
+ * loop (w_sweep_step), between jobs, so a round over many dealerships
+ * never holds a reply back for more than one small transaction.
+ */
+#define W_SWEEP_UUID	37
+static char (*w_sweep_ids)[W_SWEEP_UUID];
+static int w_sweep_n, w_sweep_i;
+
 static void
-w_sweep_all(struct nv_arena *a)
+w_sweep_start(struct nv_arena *a)
 {
 	struct nv_diag d;
 	struct w_tx t;
-	PGresult *ids;
 	int i, n;
 
 	nv_diag_reset(&d);
@@ -1328,17 +1340,33 @@ w_sweep_all(struct nv_arena *a)
 	t.st = &w_dealerships;
 	if (nv_db_tx(a, &d, NULL, w_tx_work, &t) != NV_OK)
 		return;
-	ids = t.res;
-	n = PQntuples(ids);
-	for (i = 0; i < n; i++) {
-		memset(&w_ctx, 0, sizeof(w_ctx));
-		w_ctx.dealership_id = PQgetvalue(ids, i, 0);
-		w_ctx.actor = "worker";
-		memset(&t, 0, sizeof(t));
-		t.st = &w_sweep;
-		if (w_exec(a, &d, &t) != NV_OK)
-			return;
-	}
+	n = PQntuples(t.res);
+	free(w_sweep_ids);
+	w_sweep_ids = n > 0 ? calloc((size_t)n, sizeof(*w_sweep_ids)) : NULL;
+	w_sweep_n = w_sweep_ids != NULL ? n : 0;
+	w_sweep_i = 0;
+	for (i = 0; i < w_sweep_n; i++)
+		snprintf(w_sweep_ids[i], W_SWEEP_UUID, "%s",
+		    PQgetvalue(t.res, i, 0));
+}
+
+/* Sweep the next dealership of the round, if any; 1 when one was. */
+static int
+w_sweep_step(struct nv_arena *a)
+{
+	struct nv_diag d;
+	struct w_tx t;
+
+	if (w_sweep_i >= w_sweep_n)
+		return 0;
+	nv_diag_reset(&d);
+	memset(&w_ctx, 0, sizeof(w_ctx));
+	w_ctx.dealership_id = w_sweep_ids[w_sweep_i++];
+	w_ctx.actor = "worker";
+	memset(&t, 0, sizeof(t));
+	t.st = &w_sweep;
+	(void)w_exec(a, &d, &t);
+	return 1;
 }
 
 /* The LISTEN connection, or NULL while the database is away. */
@@ -1418,6 +1446,9 @@ nv_worker_run(const struct nv_worker_opts *o, volatile sig_atomic_t *stop)
 
 	w_opts = o;
 	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
+	/* Workers started together do not sweep in step. */
+	if (o->sweep_s > 0)
+		last_sweep = time(NULL) - random() % o->sweep_s;
 	nv_log_info("worker %s started (poll %ld ms, lease %ld s)", o->id,
 	    o->poll_ms, o->lease_s);
 	w_listen_open();
@@ -1425,17 +1456,20 @@ nv_worker_run(const struct nv_worker_opts *o, volatile sig_atomic_t *stop)
 		nv_arena_reset(a);
 		nv_diag_reset(&d);
 		rc = w_one(a, &d, &got);
+		if (rc == NV_OK && o->sweep_s > 0) {
+			nv_arena_reset(a);
+			if (w_sweep_step(a))
+				continue;
+			if (time(NULL) - last_sweep >= o->sweep_s) {
+				last_sweep = time(NULL);
+				w_sweep_start(a);
+				continue;
+			}
+		}
 		if (rc == NV_OK && got)
 			continue;
 		if (rc != NV_OK)
 			nv_log_warn("claiming jobs failed: %s", d.msg);
-		if (rc == NV_OK && o->sweep_s > 0 &&
-		    time(NULL) - last_sweep >= o->sweep_s) {
-			last_sweep = time(NULL);
-			nv_arena_reset(a);
-			w_sweep_all(a);
-			continue;
-		}
 		if (!*stop)
 			w_wait(o->poll_ms);
 	}
@@ -1445,5 +1479,7 @@ nv_worker_run(const struct nv_worker_opts *o, volatile sig_atomic_t *stop)
 	w_listen = NULL;
 	nv_db_close();
 	nv_arena_free(a);
+	free(w_sweep_ids);
+	w_sweep_ids = NULL;
 	return 0;
 }

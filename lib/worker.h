@@ -17,8 +17,8 @@ struct nv_worker_opts {
 	const char	*id;		/* locked_by: "host:pid" */
 	long		 poll_ms;	/* poll when no NOTIFY came */
 	long		 lease_s;	/* a claim's lease */
-	long		 retry_base_ms;	/* first retry delay (doubles) */
-	long		 sweep_s;	/* follow-up reminder sweep period */
+	long		 retry_base_ms;	/* first retry delay */
+	long		 sweep_s;	/* reminder sweep period */
 };
 
 /*

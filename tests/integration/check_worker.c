@@ -738,7 +738,7 @@ END_TEST
 START_TEST(round_robin_is_fair)
 {
 	const char *env[] = { "NORVALT_WORKER_POLL_MS=100", NULL };
-	char like[64], *order;
+	char like[64], *order, *save = NULL;
 	pid_t w1, w2;
 	size_t i, n;
 	char *tok[40], *p;
@@ -763,8 +763,8 @@ START_TEST(round_robin_is_fair)
 	    " (metadata->>'auto_assigned_at')::timestamptz) FROM leads WHERE"
 	    " email_norm LIKE $1", like, NULL, NULL);
 	n = 0;
-	for (p = strtok_r(order, " ", &order); p != NULL && n < 40;
-	    p = strtok_r(NULL, " ", &order))
+	for (p = strtok_r(order, " ", &save); p != NULL && n < 40;
+	    p = strtok_r(NULL, " ", &save))
 		tok[n++] = p;
 	ck_assert_int_eq(n, 30);
 	for (i = 0; i + 2 < n; i++)
@@ -772,6 +772,7 @@ START_TEST(round_robin_is_fair)
 		    strcmp(tok[i], tok[i + 2]) != 0 &&
 		    strcmp(tok[i + 1], tok[i + 2]) != 0,
 		    "rep repeated within three assignments at %zu", i);
+	free(order);
 }
 END_TEST
 
