@@ -149,6 +149,8 @@ test('replying from the lead page stores a human message and pauses AI', async (
 
 test('status and assignment changes persist (reload, API)', async (b) => {
   const lead = await formLead(TESLA);
+  // Let the worker answer and assign it first, so its changes do not race ours.
+  await waitFor(async () => (await api('user_tesla_manager', 'GET', `/api/leads/${lead.id}`)).json.first_response_at, 30000, 'lead answered');
   const page = await signedIn(b, 'user_tesla_manager', { path: `/leads/${lead.id}` });
   await page.waitForSelector('#lead-status');
   await page.selectOption('#lead-status', 'qualified');
@@ -166,6 +168,9 @@ test('status and assignment changes persist (reload, API)', async (b) => {
 
   // A sales rep takes an unassigned lead: "assign to me".
   const lead2 = await formLead(TESLA);
+  // The worker answers and (round robin) assigns it first; then a manager
+  // takes the assignment away again.
+  await waitFor(async () => (await api('user_tesla_manager', 'GET', `/api/leads/${lead2.id}`)).json.first_response_at, 30000, 'lead answered');
   await api('user_tesla_manager', 'PATCH', `/api/leads/${lead2.id}`, { assigned_to: null });
   const rep = await signedIn(b, 'user_tesla_rep', { path: `/leads/${lead2.id}` });
   await rep.click('text=Tildel meg');
