@@ -30,6 +30,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "curlbuf.h"
 #include "jwks.h"
 #include "log.h"
 
@@ -60,8 +61,6 @@ static long jwks_last_fetch;	/* monotonic seconds of the last attempt */
 static int jwks_fetched;	/* a fetch has been attempted */
 static int jwks_last_ok;	/* the last attempt succeeded */
 static unsigned long jwks_nfetches;
-static int jwks_curl_ready;
-
 static long
 jwks_mono(void)
 {
@@ -141,12 +140,9 @@ nv_jwks_init(const char *url, struct nv_diag *d)
 	nv_jwks_reset();
 	if (url == NULL || *url == '\0')
 		return nv_diag_set(d, NV_ERR_CONFIG, "%s: is empty", name);
-	if (!jwks_curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return nv_diag_set(d, NV_ERR_CONFIG,
-			    "%s: libcurl could not be initialised", name);
-		jwks_curl_ready = 1;
-	}
+	if (nv_curl_init() != 0)
+		return nv_diag_set(d, NV_ERR_CONFIG,
+		    "%s: libcurl could not be initialised", name);
 	u = curl_url();
 	if (u == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
@@ -307,35 +303,11 @@ jwks_parse(const char *doc, size_t len, struct jwks_set *s)
 	return 0;
 }
 
-struct jwks_buf {
-	char	*p;
-	size_t	 len;
-};
-
-static size_t
-jwks_write(char *data, size_t size, size_t n, void *arg)
-{
-	struct jwks_buf *b = arg;
-	size_t len = size * n;
-	char *p;
-
-	if (len > NV_JWKS_DOC_MAX - b->len)
-		return 0;	/* too large: CURLE_WRITE_ERROR */
-	p = realloc(b->p, b->len + len + 1);
-	if (p == NULL)
-		return 0;
-	memcpy(p + b->len, data, len);
-	b->p = p;
-	b->len += len;
-	b->p[b->len] = '\0';
-	return len;
-}
-
 /* Fetch and parse the document; on success replace the cache.  0 / -1. */
 static int
 jwks_fetch(void)
 {
-	struct jwks_buf b = { NULL, 0 };
+	struct nv_curl_buf b = NV_CURL_BUF(NV_JWKS_DOC_MAX);
 	struct jwks_set fresh;
 	long status = 0;
 	CURLcode cc;
@@ -357,7 +329,7 @@ jwks_fetch(void)
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
 	    (curl_off_t)NV_JWKS_DOC_MAX);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "norvalt-jwks");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, jwks_write);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, nv_curl_buf_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	cc = curl_easy_perform(c);
 	if (cc != CURLE_OK) {

@@ -33,6 +33,7 @@
 #include <curl/curl.h>
 
 #include "config.h"
+#include "curlbuf.h"
 #include "llm.h"
 #include "log.h"
 #include "valid.h"
@@ -43,31 +44,6 @@
 #define LLM_ATTEMPT_MIN_MS	100L	/* no attempt with less time than this */
 #define LLM_DIAG_TEXT_MAX	120
 
-struct llm_buf {
-	char	*p;
-	size_t	 len;
-};
-
-static size_t
-llm_write(char *data, size_t size, size_t n, void *arg)
-{
-	struct llm_buf *b = arg;
-	size_t len = size * n;
-	char *p;
-
-	if (len > LLM_ANSWER_MAX - b->len)
-		return 0;	/* too large: CURLE_WRITE_ERROR */
-	p = realloc(b->p, b->len + len + 1);
-	if (p == NULL)
-		return 0;
-	memcpy(p + b->len, data, len);
-	b->p = p;
-	b->len += len;
-	b->p[b->len] = '\0';
-	return len;
-}
-
-static int llm_curl_ready;
 static uint64_t llm_rand_state;
 
 static long
@@ -285,7 +261,7 @@ nv_llm_chat(struct nv_arena *a, struct nv_diag *d,
 	struct curl_slist *hdrs = NULL, *h;
 	const char *base, *key, *hname, *etext;
 	char errbuf[CURL_ERROR_SIZE];
-	struct llm_buf b = { NULL, 0 };
+	struct nv_curl_buf b = NV_CURL_BUF(LLM_ANSWER_MAX);
 	enum nv_err rc = NV_ERR_UNAVAILABLE;
 	long deadline, left, wait, status, retries, connect, backoff;
 	curl_off_t retry_after;
@@ -319,12 +295,9 @@ nv_llm_chat(struct nv_arena *a, struct nv_diag *d,
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
 	url = nv_arena_printf(a, "%.*s/chat/completions", (int)blen, base);
-	if (!llm_curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return nv_diag_set(d, NV_ERR_UNAVAILABLE, "libcurl "
-			    "could not be initialised");
-		llm_curl_ready = 1;
-	}
+	if (nv_curl_init() != 0)
+		return nv_diag_set(d, NV_ERR_UNAVAILABLE, "libcurl "
+		    "could not be initialised");
 	hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	if (hdrs != NULL && (h = curl_slist_append(hdrs,
 	    "Accept: application/json")) != NULL)
@@ -355,7 +328,7 @@ nv_llm_chat(struct nv_arena *a, struct nv_diag *d,
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)strlen(req));
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "norvalt-llm");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, llm_write);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, nv_curl_buf_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 

@@ -37,6 +37,7 @@
 #include <curl/curl.h>
 
 #include "config.h"
+#include "curlbuf.h"
 #include "log.h"
 #include "mail.h"
 #include "valid.h"
@@ -747,8 +748,6 @@ mail_debug(CURL *c, curl_infotype type, char *data, size_t size, void *arg)
 	return 0;
 }
 
-static int mail_curl_ready;
-
 enum nv_err
 nv_mail_send(struct nv_arena *a, struct nv_diag *d, const struct nv_mail *m)
 {
@@ -770,12 +769,9 @@ nv_mail_send(struct nv_arena *a, struct nv_diag *d, const struct nv_mail *m)
 		    "set");
 	if ((rc = nv_mail_render(a, d, m, time(NULL), &msg, &len)) != NV_OK)
 		return rc;
-	if (!mail_curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return nv_diag_set(d, NV_ERR_UNAVAILABLE, "libcurl "
-			    "could not be initialised");
-		mail_curl_ready = 1;
-	}
+	if (nv_curl_init() != 0)
+		return nv_diag_set(d, NV_ERR_UNAVAILABLE, "libcurl "
+		    "could not be initialised");
 	if ((c = curl_easy_init()) == NULL) {
 		rc = nv_diag_set(d, NV_ERR_UNAVAILABLE, "libcurl could not be "
 		    "initialised");

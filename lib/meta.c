@@ -22,6 +22,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "curlbuf.h"
 #include "db.h"
 #include "intake.h"
 #include "json.h"
@@ -539,32 +540,6 @@ nv_meta_changes(struct nv_arena *a, struct nv_diag *d, const char *body,
 
 /* ------------------------------------------------------------ Graph API */
 
-struct meta_buf {
-	char	*p;
-	size_t	 len;
-};
-
-static size_t
-meta_write(char *data, size_t size, size_t n, void *arg)
-{
-	struct meta_buf *b = arg;
-	size_t len = size * n;
-	char *p;
-
-	if (len > META_GRAPH_MAX - b->len)
-		return 0;	/* too large: CURLE_WRITE_ERROR */
-	p = realloc(b->p, b->len + len + 1);
-	if (p == NULL)
-		return 0;
-	memcpy(p + b->len, data, len);
-	b->p = p;
-	b->len += len;
-	b->p[b->len] = '\0';
-	return len;
-}
-
-static int meta_curl_ready;
-
 enum nv_err
 nv_meta_fetch(struct nv_arena *a, struct nv_diag *d, const char *base_url,
     const char *token, const char *leadgen_id, char **json)
@@ -578,7 +553,7 @@ nv_meta_fetch_within(struct nv_arena *a, struct nv_diag *d,
     const char *base_url, const char *token, const char *leadgen_id,
     long timeout_ms, char **json)
 {
-	struct meta_buf b = { NULL, 0 };
+	struct nv_curl_buf b = NV_CURL_BUF(META_GRAPH_MAX);
 	enum nv_err rc = NV_ERR_UNAVAILABLE;
 	char *esc = NULL, *url;
 	long status = 0;
@@ -595,12 +570,9 @@ nv_meta_fetch_within(struct nv_arena *a, struct nv_diag *d,
 	if (!nv_meta_id_ok(leadgen_id))
 		return nv_diag_set(d, NV_ERR_BAD_REQUEST, "leadgen_id is not "
 		    "an id");
-	if (!meta_curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return nv_diag_set(d, NV_ERR_UNAVAILABLE, "libcurl "
-			    "could not be initialised");
-		meta_curl_ready = 1;
-	}
+	if (nv_curl_init() != 0)
+		return nv_diag_set(d, NV_ERR_UNAVAILABLE, "libcurl "
+		    "could not be initialised");
 	if ((c = curl_easy_init()) == NULL ||
 	    (esc = curl_easy_escape(c, token, 0)) == NULL) {
 		rc = nv_diag_set(d, NV_ERR_UNAVAILABLE, "libcurl could not "
@@ -623,7 +595,7 @@ nv_meta_fetch_within(struct nv_arena *a, struct nv_diag *d,
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
 	    (curl_off_t)META_GRAPH_MAX);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "norvalt-meta");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, meta_write);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, nv_curl_buf_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	cc = curl_easy_perform(c);
 	if (cc != CURLE_OK) {

@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 
 #include "config.h"
+#include "curlbuf.h"
 #include "log.h"
 #include "sms.h"
 
@@ -30,32 +31,6 @@
 #define SMS_ANSWER_MAX		(64 * 1024)
 #define SMS_BODY_MAX		1600	/* Twilio's limit, in characters */
 #define SMS_DIAG_TEXT_MAX	120
-
-struct sms_buf {
-	char	*p;
-	size_t	 len;
-};
-
-static size_t
-sms_write(char *data, size_t size, size_t n, void *arg)
-{
-	struct sms_buf *b = arg;
-	size_t len = size * n;
-	char *p;
-
-	if (len > SMS_ANSWER_MAX - b->len)
-		return 0;	/* too large: CURLE_WRITE_ERROR */
-	p = realloc(b->p, b->len + len + 1);
-	if (p == NULL)
-		return 0;
-	memcpy(p + b->len, data, len);
-	b->p = p;
-	b->len += len;
-	b->p[b->len] = '\0';
-	return len;
-}
-
-static int sms_curl_ready;
 
 bool
 nv_sms_configured(void)
@@ -167,7 +142,7 @@ enum nv_err
 nv_sms_send(struct nv_arena *a, struct nv_diag *d, const char *to,
     const char *from, const char *body, char **sid)
 {
-	struct sms_buf b = { NULL, 0 };
+	struct nv_curl_buf b = NV_CURL_BUF(SMS_ANSWER_MAX);
 	const char *acct, *token, *base;
 	char errbuf[CURL_ERROR_SIZE];
 	char *url, *form, *p1, *p2, *p3, *esc = NULL;
@@ -205,12 +180,9 @@ nv_sms_send(struct nv_arena *a, struct nv_diag *d, const char *to,
 	acct = nv_config_str(NV_CFG_TWILIO_ACCOUNT_SID);
 	token = nv_config_str(NV_CFG_TWILIO_AUTH_TOKEN);
 	base = nv_config_str(NV_CFG_TWILIO_API_URL);
-	if (!sms_curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return nv_diag_set(d, NV_ERR_UNAVAILABLE, "libcurl "
-			    "could not be initialised");
-		sms_curl_ready = 1;
-	}
+	if (nv_curl_init() != 0)
+		return nv_diag_set(d, NV_ERR_UNAVAILABLE, "libcurl "
+		    "could not be initialised");
 	if ((c = curl_easy_init()) == NULL ||
 	    (esc = curl_easy_escape(c, acct, 0)) == NULL ||
 	    (p1 = sms_param(a, c, "To", to, "&")) == NULL ||
@@ -241,7 +213,7 @@ nv_sms_send(struct nv_arena *a, struct nv_diag *d, const char *to,
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)strlen(form));
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "norvalt-sms");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sms_write);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, nv_curl_buf_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	cc = curl_easy_perform(c);
