@@ -25,10 +25,12 @@
 -- written in the same transaction as the data, so a dealership that has it
 -- is complete; scripts/bench.sh skips those.
 --
--- Generated history writes no audit_log rows: the two audit triggers are
--- disabled inside this transaction only (ALTER TABLE ... DISABLE TRIGGER
--- takes a lock that other sessions wait on, and COMMIT or ROLLBACK ends it
--- with the triggers enabled again; no other session ever sees them off).
+-- Generated history writes no audit_log rows: the audit triggers of
+-- leads and conversations (per row for UPDATE and DELETE, per statement
+-- for INSERT since migration 014) are disabled inside this transaction
+-- only (ALTER TABLE ... DISABLE TRIGGER takes a lock that other sessions
+-- wait on, and COMMIT or ROLLBACK ends it with the triggers enabled again;
+-- no other session ever sees them off).
 
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
@@ -45,7 +47,9 @@ SELECT set_config('app.current_dealership_id', :'did', true),
        setseed(:'n'::int / 1000.0) \g /dev/null
 
 ALTER TABLE public.leads DISABLE TRIGGER leads_audit;
+ALTER TABLE public.leads DISABLE TRIGGER leads_audit_insert;
 ALTER TABLE public.conversations DISABLE TRIGGER conversations_audit;
+ALTER TABLE public.conversations DISABLE TRIGGER conversations_audit_insert;
 
 -- A rerun starts from nothing (only this dealership's rows are visible).
 DELETE FROM public.audit_log;
@@ -247,7 +251,9 @@ SELECT l.dealership_id, l.id, 'outbound',
 FROM public.leads l;
 
 ALTER TABLE public.leads ENABLE TRIGGER leads_audit;
+ALTER TABLE public.leads ENABLE TRIGGER leads_audit_insert;
 ALTER TABLE public.conversations ENABLE TRIGGER conversations_audit;
+ALTER TABLE public.conversations ENABLE TRIGGER conversations_audit_insert;
 
 -- Last: the marker that says this dealership is complete.
 UPDATE public.dealerships

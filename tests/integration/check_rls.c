@@ -336,6 +336,66 @@ START_TEST(definer_lookups_work_without_context)
 }
 END_TEST
 
+/*
+ * Migration 014 audits INSERTs on leads and conversations once per
+ * statement: a statement inserting several rows still leaves one audit row
+ * per row, with the acting user, actor and request id, and a user id that
+ * names nobody of this dealership is recorded as no user.
+ */
+START_TEST(audit_rows_for_multi_row_inserts)
+{
+	PGconn *c = app();
+	PGresult *r;
+	char user[37];
+
+	PQclear(nv_test_exec(c, "BEGIN", NULL));
+	PQclear(nv_test_exec(c, "SELECT set_dealership_context($1)", TESLA,
+	    NULL));
+	r = nv_test_exec(c, "SELECT id::text FROM users ORDER BY id LIMIT 1",
+	    NULL);
+	ck_assert_int_eq(PQntuples(r), 1);
+	snprintf(user, sizeof(user), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQclear(nv_test_exec(c, "SELECT set_config('app.current_user_id', $1,"
+	    " true), set_config('app.actor', 'bulk-test', true),"
+	    " set_config('app.request_id', 'req-bulk', true)", user, NULL));
+	PQclear(nv_test_exec(c, "INSERT INTO leads (dealership_id, email,"
+	    " source) SELECT $1, 'bulk' || g || '@example.com', 'manual'"
+	    " FROM generate_series(1, 3) g", TESLA, NULL));
+	PQclear(nv_test_exec(c, "INSERT INTO conversations (dealership_id,"
+	    " lead_id, direction, channel, sender, body) SELECT dealership_id,"
+	    " id, 'inbound', 'web', 'customer', 'hei' FROM leads WHERE email"
+	    " LIKE 'bulk_@example.com'", NULL));
+	ck_assert_int_eq(nv_test_count(c, "SELECT count(*) FROM audit_log a"
+	    " JOIN leads l ON l.id = a.entity_id WHERE a.entity = 'leads'"
+	    " AND l.email LIKE 'bulk_@example.com' AND a.action = 'insert'"
+	    " AND a.actor_user_id = $1 AND a.actor = 'bulk-test'"
+	    " AND a.request_id = 'req-bulk' AND a.changed_columns = '{}'",
+	    user, NULL), 3);
+	ck_assert_int_eq(nv_test_count(c, "SELECT count(*) FROM audit_log a"
+	    " JOIN conversations m ON m.id = a.entity_id"
+	    " WHERE a.entity = 'conversations' AND m.body = 'hei'"
+	    " AND a.action = 'insert' AND a.actor_user_id = $1"
+	    " AND a.request_id = 'req-bulk'", user, NULL), 3);
+	ck_assert_int_eq(nv_test_count(c, "SELECT count(*) FROM audit_log"
+	    " WHERE request_id = 'req-bulk'", NULL), 6);
+
+	/* An acting user that is not one of this dealership's: no user. */
+	PQclear(nv_test_exec(c, "SELECT set_config('app.current_user_id',"
+	    " gen_random_uuid()::text, true), set_config('app.request_id',"
+	    " 'req-bulk-2', true)", NULL));
+	PQclear(nv_test_exec(c, "INSERT INTO leads (dealership_id, phone,"
+	    " source) VALUES ($1, '+4790000001', 'manual'), ($1, '+4790000002',"
+	    " 'manual')", TESLA, NULL));
+	ck_assert_int_eq(nv_test_count(c, "SELECT count(*) FROM audit_log"
+	    " WHERE request_id = 'req-bulk-2' AND entity = 'leads'"
+	    " AND action = 'insert' AND actor_user_id IS NULL"
+	    " AND actor = 'bulk-test'", NULL), 2);
+	PQclear(nv_test_exec(c, "ROLLBACK", NULL));
+	PQfinish(c);
+}
+END_TEST
+
 static Suite *
 rls_suite(void)
 {
@@ -348,6 +408,7 @@ rls_suite(void)
 	tcase_add_test(core, context_does_not_survive_commit);
 	tcase_add_test(core, context_helpers_round_trip);
 	tcase_add_test(core, definer_lookups_work_without_context);
+	tcase_add_test(core, audit_rows_for_multi_row_inserts);
 	tcase_add_test(err, with_check_refuses_other_dealership);
 	tcase_add_test(err, owner_is_constrained_too);
 	tcase_add_test(err, app_role_grants_are_narrow);
