@@ -332,43 +332,6 @@ nv_intake_form_decode(struct nv_arena *a, struct nv_diag *d,
 	return NV_OK;
 }
 
-struct intake_lookup {
-	const char			*id;
-	struct nv_dealership_pub	*pub;
-};
-
-static enum nv_err
-intake_lookup_work(struct nv_arena *a, struct nv_diag *d, void *arg)
-{
-	struct intake_lookup *f = arg;
-
-	return nv_dealership_lookup(a, d, f->id, f->pub);
-}
-
-enum nv_err
-nv_intake_dealership(struct nv_req *req, struct nv_dealership_pub *pub)
-{
-	struct intake_lookup f;
-	enum nv_err rc;
-
-	memset(pub, 0, sizeof(*pub));
-	f.id = nv_req_param(req, "dealership_id");
-	f.pub = pub;
-	if (f.id == NULL || !nv_valid_uuid(f.id)) {
-		nv_diag_field(&req->diag, "dealership_id", "must be a uuid");
-		return nv_req_fail(req, NV_ERR_BAD_REQUEST,
-		    "dealership_id is not a valid id");
-	}
-	/* In a transaction for its reconnect-and-retry on a stale socket. */
-	rc = nv_db_tx(req->arena, &req->diag, NULL, intake_lookup_work, &f);
-	if (rc == NV_ERR_NOT_FOUND || (rc == NV_OK && !pub->active))
-		return nv_req_fail(req, NV_ERR_NOT_FOUND, "dealership not found");
-	if (rc != NV_OK)
-		return rc;
-	req->tenant = pub->id;
-	return NV_OK;
-}
-
 struct intake_hook {
 	struct nv_req		*req;
 	const char		*actor;

@@ -98,16 +98,6 @@ int nv_intake_signature_ok(const char *secret, const char *body, size_t len,
 enum nv_err nv_intake_form_decode(struct nv_arena *a, struct nv_diag *d,
     const char *body, size_t len, struct cJSON **out);
 
-/*
- * The dealership a webhook's path names ({dealership_id}), looked up in
- * the database before anything else: 400 when the id is not a uuid, 404
- * when it is unknown or inactive, 503 when the database is down.  Sets
- * req->tenant for the log.  Only after this is the id trusted as the RLS
- * context.
- */
-enum nv_err nv_intake_dealership(struct nv_req *req,
-    struct nv_dealership_pub *pub);
-
 /* What a webhook's check made of a request (see nv_intake_webhook). */
 struct nv_intake_sub {
 	struct nv_intake_lead	 lead;
