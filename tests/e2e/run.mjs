@@ -55,7 +55,12 @@ test('sign in with a pasted token as each demo user; the inbox shows that dealer
     const next = u.dealership === 'Tesla Oslo' ? 'Karlsen' : 'Nordmann';
     await page.fill('input[name=q]', mine);
     await page.press('input[name=q]', 'Enter');
-    await page.waitForFunction((n) => document.querySelector('[data-testid=leads]')?.textContent.includes(n), mine);
+    // The search has run (URL and every row), so the box is not reset
+    // under the next search by the page catching up with this one.
+    await page.waitForFunction((n) => {
+      const rows = [...document.querySelectorAll('[data-lead-id]')];
+      return location.search.includes(`q=${n}`) && rows.length > 0 && rows.every((e) => e.textContent.includes(n));
+    }, mine);
     await page.fill('input[name=q]', next);
     await page.press('input[name=q]', 'Enter');
     await page.waitForSelector('[data-testid=empty]');
