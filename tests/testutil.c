@@ -13,6 +13,9 @@
 #include <jwt.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "testutil.h"
 
 #define TEST_MAX_PARAMS	16
@@ -344,4 +347,40 @@ nv_test_app_restart(const char *name, const char *assignment)
 	ck_assert_msg(st == 0, "restart-app %s: %s", name,
 	    out != NULL ? out : "");
 	free(out);
+}
+
+void
+nv_test_webhook_post(const char *channel, const char *dealer,
+    const char *body, size_t len, const char *ctype, const char *h1,
+    const char *h2, struct nv_test_http *out)
+{
+	const char *hdrs[4] = { NULL, NULL, NULL, NULL };
+	char path[256], ct[128];
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "/webhooks/%s/%s", channel, dealer);
+	if (ctype != NULL) {
+		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+		hdrs[n++] = ct;
+	}
+	if (h1 != NULL)
+		hdrs[n++] = h1;
+	if (h2 != NULL)
+		hdrs[n++] = h2;
+	nv_test_http("POST", path, body, len, hdrs, out);
+}
+
+void
+nv_test_norvalt_signature(const char *secret, const char *body, size_t len,
+    char *out, size_t n)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int mlen = 0, i;
+	size_t o;
+
+	HMAC(EVP_sha256(), secret, (int)strlen(secret),
+	    (const unsigned char *)body, len, mac, &mlen);
+	o = (size_t)snprintf(out, n, "X-Norvalt-Signature: sha256=");
+	for (i = 0; i < mlen && o + 3 < n; i++)
+		o += (size_t)snprintf(out + o, n - o, "%02x", mac[i]);
 }

@@ -103,6 +103,22 @@ void nv_test_pg_start(void);
  */
 void nv_test_app_restart(const char *name, const char *assignment);
 
+/*
+ * POST body (len bytes) to /webhooks/<channel>/<dealer> with Content-Type
+ * ctype (NULL: no Content-Type of ours) and up to two more headers h1, h2
+ * ("Name: value" or NULL).
+ */
+void nv_test_webhook_post(const char *channel, const char *dealer,
+    const char *body, size_t len, const char *ctype, const char *h1,
+    const char *h2, struct nv_test_http *out);
+
+/*
+ * "X-Norvalt-Signature: sha256=<hex HMAC-SHA256 of body keyed with
+ * secret>" into out (n bytes), as a website signing its form posts would.
+ */
+void nv_test_norvalt_signature(const char *secret, const char *body,
+    size_t len, char *out, size_t n);
+
 /* Assert body is SPEC section 6's error shape with this code. */
 void nv_test_assert_error(const char *body, const char *code);
 

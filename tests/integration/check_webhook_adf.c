@@ -15,8 +15,6 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "../testutil.h"
 
@@ -102,37 +100,10 @@ mkadf(char *out, size_t n, const char *email, const char *phone)
 }
 
 static void
-sign(const char *body, size_t len, char *out, size_t n)
-{
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int mlen = 0, i;
-	size_t o;
-
-	HMAC(EVP_sha256(), VW_SECRET, (int)strlen(VW_SECRET),
-	    (const unsigned char *)body, len, mac, &mlen);
-	o = (size_t)snprintf(out, n, "X-Norvalt-Signature: sha256=");
-	for (i = 0; i < mlen && o + 3 < n; i++)
-		o += (size_t)snprintf(out + o, n - o, "%02x", mac[i]);
-}
-
-static void
 post_n(const char *dealer, const char *body, size_t len, const char *ctype,
     const char *h1, const char *h2, struct nv_test_http *r)
 {
-	const char *hdrs[4] = { NULL, NULL, NULL, NULL };
-	char path[256], ct[128];
-	size_t n = 0;
-
-	snprintf(path, sizeof(path), "/webhooks/adf/%s", dealer);
-	if (ctype != NULL) {
-		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
-		hdrs[n++] = ct;
-	}
-	if (h1 != NULL)
-		hdrs[n++] = h1;
-	if (h2 != NULL)
-		hdrs[n++] = h2;
-	nv_test_http("POST", path, body, len, hdrs, r);
+	nv_test_webhook_post("adf", dealer, body, len, ctype, h1, h2, r);
 }
 
 static void
@@ -394,13 +365,15 @@ START_TEST(signature_required_when_secret)
 	nv_test_http_free(&r);
 
 	/* signed over another body */
-	sign(body, strlen(body) - 1, sig, sizeof(sig));
+	nv_test_norvalt_signature(VW_SECRET, body, strlen(body) - 1, sig,
+	    sizeof(sig));
 	post(VW, body, XML, sig, NULL, &r);
 	ck_assert_int_eq(r.status, 401);
 	nv_test_http_free(&r);
 	ck_assert_int_eq(leads_with_email(VW, email), 0);
 
-	sign(body, strlen(body), sig, sizeof(sig));
+	nv_test_norvalt_signature(VW_SECRET, body, strlen(body), sig,
+	    sizeof(sig));
 	post(VW, body, "text/xml", sig, NULL, &r);
 	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
 	nv_test_http_free(&r);
