@@ -309,6 +309,14 @@ static const struct nv_stmt w_dealerships = {
  * person), still new or contacted, not reminded yet, get one notify job
  * each, at most 500 a turn.  The limit is a scalar subquery so the scan
  * is a range of leads_inbox_idx, not the dealership's whole history.
+ *
+ * Planned on every run (t.once), never prepared: the planner folds
+ * current_setting('app.current_dealership_id') into its estimates, so a
+ * plan cached while sweeping a dealership with ten leads (a nested loop
+ * reading all of the dealership's conversations for each lead) was kept
+ * for the dealerships with 20,000, and each of their sweeps ran into the
+ * statement timeout -- holding replies back for seconds.  Planning costs
+ * about a millisecond, once per dealership per NORVALT_WORKER_SWEEP_S.
  */
 static const struct nv_stmt w_sweep = {
 	"w_sweep",
@@ -526,6 +534,7 @@ struct w_tx {
 	const struct nv_stmt	*st2;	/* optional second statement */
 	const char		*params2[10];
 	PGresult		*res2;
+	bool			 once;	/* st unprepared: planned for this run */
 };
 
 static enum nv_err
@@ -534,7 +543,9 @@ w_tx_work(struct nv_arena *a, struct nv_diag *d, void *arg)
 	struct w_tx *t = arg;
 	enum nv_err rc;
 
-	if ((rc = nv_db_exec(a, d, t->st, t->params, &t->res)) != NV_OK)
+	rc = t->once ? nv_db_exec_once(a, d, t->st->sql, t->st->nparams,
+	    t->params, &t->res) : nv_db_exec(a, d, t->st, t->params, &t->res);
+	if (rc != NV_OK)
 		return rc;
 	if (t->st2 != NULL)
 		rc = nv_db_exec(a, d, t->st2, t->params2, &t->res2);
@@ -1365,6 +1376,7 @@ w_sweep_step(struct nv_arena *a)
 	w_ctx.actor = "worker";
 	memset(&t, 0, sizeof(t));
 	t.st = &w_sweep;
+	t.once = true;
 	(void)w_exec(a, &d, &t);
 	return 1;
 }

@@ -821,6 +821,108 @@ START_TEST(follow_up_reminder_once)
 }
 END_TEST
 
+/* A dealership with the given id, made by the owner (ids sort the sweep). */
+static void
+owner_dealer(PGconn *owner, const char *id, const char *name, const char *org)
+{
+	PQclear(nv_test_exec(owner, "BEGIN", NULL));
+	PQclear(nv_test_exec(owner, "SELECT set_config("
+	    "'app.current_dealership_id', $1, true)", id, NULL));
+	PQclear(nv_test_exec(owner, "INSERT INTO dealerships (id, name,"
+	    " clerk_org_id) VALUES ($1::uuid, $2, $3)", id, name, org, NULL));
+	PQclear(nv_test_exec(owner, "COMMIT", NULL));
+}
+
+/*
+ * The reminder sweep plans for each dealership it sweeps.  A worker that
+ * swept the small dealerships first (ids in order: the demo ones and this
+ * run's) used to keep that plan, which reads all of a dealership's
+ * conversations for every waiting lead; for a dealership with thousands
+ * of waiting leads the sweep then ran into the statement timeout on every
+ * round and no rep was ever reminded (found by make bench: replies held
+ * back for seconds behind the doomed sweeps).
+ */
+START_TEST(sweep_plans_for_large_dealership)
+{
+	const char *env[] = { "NORVALT_WORKER_SWEEP_S=1",
+	    "NORVALT_WORKER_POLL_MS=100", "NORVALT_DB_STATEMENT_TIMEOUT_MS=1500",
+	    NULL };
+	char small[40], big[40], rep[40], user[64], org[64], name[64];
+	char logpath[1024], *log;
+	size_t logstart;
+	PGconn *owner;
+	PGresult *r;
+	pid_t w;
+	char *v;
+
+	/*
+	 * An empty dealership that sorts before every other one, so it is
+	 * swept first, and a large one that sorts after them.
+	 */
+	owner = nv_test_connect(nv_test_env("NORVALT_DATABASE_OWNER_URL"));
+	snprintf(small, sizeof(small), "00000000-0000-4000-8000-%02x%02x%02x"
+	    "%02x%02x%02x", tag[0], tag[1], tag[2], tag[3], tag[4], tag[5]);
+	snprintf(org, sizeof(org), "org_wtsmall_%s", tag);
+	snprintf(name, sizeof(name), "Smabil %s", tag);
+	owner_dealer(owner, small, name, org);
+	snprintf(big, sizeof(big), "ffffffff-ffff-4fff-8fff-%02x%02x%02x%02x"
+	    "%02x%02x", tag[0], tag[1], tag[2], tag[3], tag[4], tag[5]);
+	snprintf(org, sizeof(org), "org_wtbig_%s", tag);
+	snprintf(name, sizeof(name), "Storbil %s", tag);
+	owner_dealer(owner, big, name, org);
+	snprintf(user, sizeof(user), "user_wtbig_rep_%s", tag);
+	mkuser(big, user, "sales_rep", rep);
+	/* 4,000 leads waiting two hours, each with the customer's message. */
+	v = val_in(big, "WITH l AS (INSERT INTO leads (dealership_id,"
+	    " first_name, email, source, assigned_to, created_at)"
+	    " SELECT get_current_dealership_context(), 'Venter' || g,"
+	    " 'big' || g || '.' || $1 || '@example.no', 'web_form', $2::uuid,"
+	    " now() - interval '2 hours' - g * interval '1 second'"
+	    " FROM generate_series(1, 4000) g RETURNING id, dealership_id)"
+	    " INSERT INTO conversations (dealership_id, lead_id, direction,"
+	    " channel, sender, body, status) SELECT dealership_id, id,"
+	    " 'inbound', 'email', 'customer', 'Hei', 'delivered' FROM l"
+	    " RETURNING 1", tag, rep, NULL);
+	free(v);
+	r = nv_test_exec(owner, "ANALYZE leads, conversations", NULL);
+	PQclear(r);
+
+	snprintf(logpath, sizeof(logpath), "%s/../log/worker-test.log",
+	    nv_test_env("NORVALT_OUTBOX_DIR"));
+	log = slurp(logpath);
+	logstart = strlen(log);
+	free(log);
+	w = spawn_worker(env);
+	/* 500 a turn, a turn a second: every one within the minute. */
+	ck_assert_int_eq(wait_count(60000, 4000, big, "SELECT count(*) FROM"
+	    " leads WHERE follow_up_notified_at IS NOT NULL", NULL, NULL),
+	    4000);
+	ck_assert_int_eq(stop_worker(w, SIGTERM) == 0, 1);
+	/* And no sweep of any dealership failed on the way. */
+	log = slurp(logpath);
+	ck_assert_msg(strlen(log) >= logstart && strstr(log + logstart,
+	    "w_sweep failed") == NULL, "a sweep failed: %.200s",
+	    strstr(log + logstart, "w_sweep failed"));
+	free(log);
+
+	/* Out of the way of the other cases: no more sweeps, no jobs. */
+	PQclear(nv_test_exec(owner, "BEGIN", NULL));
+	PQclear(nv_test_exec(owner, "SELECT set_config("
+	    "'app.current_dealership_id', $1, true)", big, NULL));
+	PQclear(nv_test_exec(owner, "DELETE FROM jobs", NULL));
+	PQclear(nv_test_exec(owner, "UPDATE dealerships SET active = false",
+	    NULL));
+	PQclear(nv_test_exec(owner, "COMMIT", NULL));
+	PQclear(nv_test_exec(owner, "BEGIN", NULL));
+	PQclear(nv_test_exec(owner, "SELECT set_config("
+	    "'app.current_dealership_id', $1, true)", small, NULL));
+	PQclear(nv_test_exec(owner, "UPDATE dealerships SET active = false",
+	    NULL));
+	PQclear(nv_test_exec(owner, "COMMIT", NULL));
+	PQfinish(owner);
+}
+END_TEST
+
 /* ----------------------------------------------------------- outage */
 
 START_TEST(recovers_after_pg_restart)
@@ -874,6 +976,7 @@ worker_suite(void)
 	tcase_add_test(own, two_workers_thousand_leads);
 	tcase_add_test(own, round_robin_is_fair);
 	tcase_add_test(own, follow_up_reminder_once);
+	tcase_add_test(own, sweep_plans_for_large_dealership);
 	suite_add_tcase(s, own);
 
 	tcase_add_unchecked_fixture(outage, stack_worker_on, stack_worker_off);
