@@ -220,9 +220,10 @@ messages_create(struct nv_req *req)
 }
 
 static const struct nv_route leads_routes[] = {
-	{ "GET", "/api/leads", leads_list, NV_ROUTE_STAFF },
+	{ "GET", "/api/leads", leads_list, NV_ROUTE_STAFF | NV_ROUTE_READ1 },
 	{ "POST", "/api/leads", leads_create, NV_ROUTE_STAFF },
-	{ "GET", "/api/leads/{id}", leads_get, NV_ROUTE_STAFF },
+	{ "GET", "/api/leads/{id}", leads_get,
+	    NV_ROUTE_STAFF | NV_ROUTE_READ1 },
 	{ "PATCH", "/api/leads/{id}", leads_patch, NV_ROUTE_STAFF },
 	{ "DELETE", "/api/leads/{id}", leads_delete, NV_ROUTE_MANAGERS },
 	{ "GET", "/api/leads/{id}/export", leads_export, NV_ROUTE_MANAGERS },

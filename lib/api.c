@@ -54,6 +54,8 @@ api_work(struct nv_arena *a, struct nv_diag *d, void *arg)
 		return nv_req_fail(req, NV_ERR_FORBIDDEN,
 		    "the %s role may not use this endpoint",
 		    nv_auth_role_str(call->principal.role));
+	if (req->rt->roles & NV_ROUTE_READ1)
+		nv_db_commit_next();
 	return req->rt->handler(req);
 }
 
@@ -62,6 +64,7 @@ nv_api_run(struct nv_req *req)
 {
 	struct api_call *call;
 	const char *hdr, *token;
+	char *headers;
 	enum nv_err rc;
 
 	hdr = nv_req_env(req, "HTTP_AUTHORIZATION");
@@ -83,7 +86,26 @@ nv_api_run(struct nv_req *req)
 			    "Bearer error=\"invalid_token\"");
 		return rc;
 	}
+	headers = req->headers;
 	rc = nv_db_tx(req->arena, &req->diag, NULL, api_work, call);
+	if (rc != NV_OK && nv_db_deferred_failed()) {
+		/*
+		 * The re-check of a cached caller failed (the user or the
+		 * dealership changed, or the connection went): nothing of the
+		 * request ran.  Answer it once more through the database's
+		 * own resolution, which refuses or re-caches the caller.
+		 */
+		nv_auth_forget(&call->claims);
+		req->headers = headers;
+		req->status = 0;
+		req->body = NULL;
+		req->body_len = 0;
+		req->ctype = NULL;
+		req->auth = NULL;
+		req->tenant = NULL;
+		nv_diag_reset(&req->diag);
+		rc = nv_db_tx(req->arena, &req->diag, NULL, api_work, call);
+	}
 	if (rc == NV_ERR_UNAUTHORIZED)	/* unknown user or organisation */
 		nv_req_header(req, "WWW-Authenticate",
 		    "Bearer error=\"invalid_token\"");

@@ -108,15 +108,19 @@ static const struct nv_stmt auth_set_tenant = {
 
 static const struct nv_stmt auth_recheck = {
 	"auth_recheck",
-	"SELECT set_config('app.current_user_id', u.id::text, true),"
-	"  set_config('app.actor', 'user:' || u.clerk_user_id, true),"
-	"  set_config('app.scope_user_id', CASE WHEN u.role = 'sales_rep'"
-	"   AND d.settings ->> 'sales_rep_scope' = 'assigned'"
-	"   THEN u.id::text ELSE '' END, true)"
-	" FROM users u JOIN dealerships d ON d.id = u.dealership_id"
-	" WHERE u.dealership_id = $1::uuid AND u.id = $2::uuid"
-	"  AND u.clerk_user_id = $3 AND u.role = $4 AND u.active"
-	"  AND d.clerk_org_id = $5 AND d.active",
+	"SELECT CASE WHEN u.id IS NULL THEN nv_caller_changed()"
+	"   ELSE set_config('app.current_user_id', u.id::text, true) END,"
+	"  CASE WHEN u.id IS NOT NULL THEN"
+	"   set_config('app.actor', 'user:' || u.clerk_user_id, true) END,"
+	"  CASE WHEN u.id IS NOT NULL THEN"
+	"   set_config('app.scope_user_id', CASE WHEN u.role = 'sales_rep'"
+	"    AND d.settings ->> 'sales_rep_scope' = 'assigned'"
+	"    THEN u.id::text ELSE '' END, true) END"
+	" FROM (VALUES (1)) one (x)"
+	" LEFT JOIN (users u JOIN dealerships d ON d.id = u.dealership_id"
+	"   AND d.clerk_org_id = $5 AND d.active)"
+	"  ON u.dealership_id = $1::uuid AND u.id = $2::uuid"
+	"  AND u.clerk_user_id = $3 AND u.role = $4 AND u.active",
 	5
 };
 
@@ -824,37 +828,50 @@ auth_cache_put(const char *org, const char *sub, const char *dealership,
 }
 
 /*
- * The fast path for a cached caller: NV_OK with p filled and the context
- * set; NV_ERR_NOT_FOUND when the rows no longer say what the cache says
- * (the caller then runs the slow path); database errors as they come.
+ * The fast path for a cached caller: p filled from the cache, and the two
+ * statements that set the context and re-check the mapping deferred to the
+ * transaction's first pipeline (nv_db_defer), so they cost no round trip
+ * of their own.  When the rows no longer say what the cache says, the
+ * re-check raises (nv_caller_changed(), migration 015) and nothing after
+ * it runs; lib/api.c sees nv_db_deferred_failed(), forgets the entry
+ * (nv_auth_forget) and answers the request again through the slow path.
  */
 static enum nv_err
-auth_resolve_cached(struct nv_arena *a, struct nv_diag *d,
-    const struct nv_claims *c, const struct auth_cached *e,
-    struct nv_principal *p)
+auth_resolve_cached(struct nv_arena *a, const struct nv_claims *c,
+    const struct auth_cached *e, struct nv_principal *p)
 {
-	const struct nv_stmt *sts[2] = { &auth_set_tenant, &auth_recheck };
-	const char *tenant[1], *check[5];
-	const char *const *params[2] = { tenant, check };
-	PGresult *res[2];
-	enum nv_err rc;
+	static const struct nv_stmt *const sts[2] = { &auth_set_tenant,
+	    &auth_recheck };
+	const char **tenant, **check, *const **params;
 
-	tenant[0] = e->dealership_id;
-	check[0] = e->dealership_id;
-	check[1] = e->user_id;
-	check[2] = c->sub;
-	check[3] = nv_auth_role_str(e->role);
-	check[4] = c->org_id;
-	if ((rc = nv_db_exec_n(a, d, 2, sts, params, res)) != NV_OK)
-		return rc;
-	if (PQntuples(res[1]) != 1)
-		return NV_ERR_NOT_FOUND;
+	tenant = nv_arena_alloc(a, sizeof(*tenant));
+	check = nv_arena_alloc(a, 5 * sizeof(*check));
+	params = nv_arena_alloc(a, 2 * sizeof(*params));
 	p->dealership_id = nv_arena_strdup(a, e->dealership_id);
 	p->user_id = nv_arena_strdup(a, e->user_id);
 	p->clerk_user_id = nv_arena_strdup(a, c->sub);
 	p->clerk_org_id = nv_arena_strdup(a, c->org_id);
 	p->role = e->role;
+	tenant[0] = p->dealership_id;
+	check[0] = p->dealership_id;
+	check[1] = p->user_id;
+	check[2] = p->clerk_user_id;
+	check[3] = nv_auth_role_str(e->role);
+	check[4] = p->clerk_org_id;
+	params[0] = tenant;
+	params[1] = check;
+	nv_db_defer(2, sts, params);
 	return NV_OK;
+}
+
+void
+nv_auth_forget(const struct nv_claims *c)
+{
+	struct auth_cached *e;
+
+	if (c->org_id != NULL && c->sub != NULL &&
+	    (e = auth_cache_find(c->org_id, c->sub)) != NULL)
+		e->role = 0;
 }
 
 enum nv_err
@@ -872,13 +889,8 @@ nv_auth_resolve(struct nv_arena *a, struct nv_diag *d,
 	if (c->org_id == NULL || *c->org_id == '\0')
 		return nv_diag_set(d, NV_ERR_FORBIDDEN,
 		    "the token has no active organisation");
-	if ((e = auth_cache_find(c->org_id, c->sub)) != NULL) {
-		rc = auth_resolve_cached(a, d, c, e, p);
-		if (rc != NV_ERR_NOT_FOUND)
-			return rc;
-		/* Changed since: drop the entry, ask the database. */
-		e->role = 0;
-	}
+	if ((e = auth_cache_find(c->org_id, c->sub)) != NULL)
+		return auth_resolve_cached(a, c, e, p);
 	params[0] = c->org_id;
 	params[1] = c->sub;
 	if ((rc = nv_db_exec(a, d, &auth_context_stmt, params, &res)) != NV_OK)

@@ -101,8 +101,11 @@ struct nv_principal {
  * function nv_auth_context(); for a caller this process resolved before,
  * through two plain statements that re-check the cached mapping (Clerk
  * ids, both active flags, the role, the scope) in the request's own
- * snapshot, falling back to nv_auth_context() when anything changed, so
- * no change in the database is ever answered from the cache.  Must run
+ * snapshot.  Those two are deferred (nv_db_defer) to go out with the
+ * handler's first statement; when anything changed they fail that
+ * pipeline, nothing of the request runs, and lib/api.c answers it again
+ * after nv_auth_forget(), through nv_auth_context() -- so no change in the
+ * database is ever answered from the cache.  Must run
  * inside nv_db_tx with a NULL context, before anything else reads tenant
  * data.  Returns NV_OK, or:
  *   403 NV_ERR_FORBIDDEN    the token has no active organisation; the
@@ -121,6 +124,13 @@ struct nv_principal {
  */
 enum nv_err nv_auth_resolve(struct nv_arena *a, struct nv_diag *d,
     const struct nv_claims *c, struct nv_principal *p);
+
+/*
+ * Drop the cached mapping of c's caller: the next nv_auth_resolve asks
+ * nv_auth_context().  lib/api.c calls it when the deferred re-check of a
+ * cached caller failed (nv_db_deferred_failed()).
+ */
+void nv_auth_forget(const struct nv_claims *c);
 
 /* "sales_rep", "manager", "admin" (NULL for anything else). */
 const char *nv_auth_role_str(enum nv_role r);

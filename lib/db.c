@@ -30,6 +30,11 @@ static unsigned long db_gen;
 static int db_in_tx;
 static int db_begin_pending;	/* BEGIN not sent yet: goes with 1st stmt */
 static int db_tx_ended;		/* nv_db_exec_commit ended the transaction */
+static const struct nv_stmt *db_defer_st[NV_DB_DEFER_MAX];
+static const char *const *db_defer_params[NV_DB_DEFER_MAX];
+static size_t db_defer_n;
+static int db_defer_failed;	/* a deferred statement failed */
+static int db_commit_next;	/* nv_db_commit_next: COMMIT goes along */
 static struct db_prepared db_prepared[DB_PREPARED_MAX];
 static size_t db_nprepared;
 
@@ -57,6 +62,8 @@ nv_db_close(void)
 	db_in_tx = 0;
 	db_begin_pending = 0;
 	db_tx_ended = 0;
+	db_defer_n = 0;
+	db_commit_next = 0;
 }
 
 PGconn *
@@ -275,87 +282,194 @@ db_pipeline_next(void)
 }
 
 /*
- * One statement in a pipeline of its own: BEGIN first when the
- * transaction has not been opened yet (db_begin_pending), the PREPARE if
- * this connection has not seen st yet, st itself, and COMMIT after it when
- * commit is set; then one Sync, so the whole lot costs one round trip.
- * When the connection turns out to be dead before BEGIN (the server
- * restarted since the last request), nothing has happened yet, so it
- * reconnects and tries once more.  With commit, a failed st makes the
- * server skip COMMIT (PGRES_PIPELINE_ABORTED) and leaves the transaction
- * in error for nv_db_tx to roll back; a successful or failed COMMIT ends
- * the transaction (db_tx_ended).
+ * Everything goes through one pipeline engine.  A pipeline is: BEGIN when
+ * the transaction has not been opened yet (db_begin_pending); the deferred
+ * statements (nv_db_defer); the caller's statements, each with its PREPARE
+ * when this connection has not seen it, and for a generic-plan call
+ * wrapped in SET LOCAL plan_cache_mode; COMMIT when asked for
+ * (nv_db_exec_commit, or nv_db_commit_next); then one Sync.  So a whole
+ * request can cost one round trip.  A failed statement makes the server
+ * skip the rest up to the Sync (PGRES_PIPELINE_ABORTED), so nothing after
+ * a failed check runs and a skipped COMMIT leaves the transaction in error
+ * for nv_db_tx to roll back.
  */
-static enum nv_err
-db_pipeline(struct nv_arena *a, struct nv_diag *d, const struct nv_stmt *st,
-    const char *const *params, int commit, PGresult **out)
-{
-	PGresult *begin = NULL, *prep = NULL, *r = NULL, *end = NULL, *sync;
-	enum nv_err rc = NV_OK;
-	int attempt, prepare, sent, first = db_begin_pending;
+#define DB_ITEMS_MAX	(1 + NV_DB_DEFER_MAX + NV_DB_PIPELINE_MAX + 3)
 
-	for (attempt = 0; attempt < (first ? 2 : 1); attempt++) {
-		if ((rc = nv_db_open(d)) != NV_OK)
-			return rc;
-		prepare = !db_is_prepared(st);
-		sent = PQenterPipelineMode(db_conn) &&
-		    (!first || PQsendQueryParams(db_conn, "BEGIN", 0, NULL,
-		    NULL, NULL, NULL, 0)) &&
-		    (!prepare || PQsendPrepare(db_conn, st->name, st->sql,
-		    st->nparams, NULL)) &&
-		    PQsendQueryPrepared(db_conn, st->name, st->nparams, params,
-		    NULL, NULL, 0) &&
-		    (!commit || PQsendQueryParams(db_conn, "COMMIT", 0, NULL,
-		    NULL, NULL, NULL, 0)) &&
-		    PQpipelineSync(db_conn);
-		begin = sent && first ? db_pipeline_next() : NULL;
-		prep = sent && prepare ? db_pipeline_next() : NULL;
-		r = sent ? db_pipeline_next() : NULL;
-		end = sent && commit ? db_pipeline_next() : NULL;
-		sync = sent ? PQgetResult(db_conn) : NULL;
-		if (sync == NULL || PQresultStatus(sync) != PGRES_PIPELINE_SYNC ||
-		    !PQexitPipelineMode(db_conn)) {
-			/* The connection broke somewhere in the pipeline. */
-			PQclear(sync);
-			PQclear(begin);
-			PQclear(prep);
-			PQclear(r);
-			PQclear(end);
-			begin = prep = r = end = NULL;
-			nv_log_info("database connection lost%s", first ?
-			    "; reconnecting" : "");
-			nv_db_close();
-			db_in_tx = 1;
-			rc = nv_diag_set(d, NV_ERR_UNAVAILABLE,
-			    "the database is unavailable");
+struct db_item {
+	const struct nv_stmt	*st;		/* NULL: cmd */
+	const char		*cmd;		/* a literal command */
+	const char *const	*params;
+	int			 prepare;
+	int			 deferred;	/* from nv_db_defer */
+	PGresult		*prep;
+	PGresult		*res;
+};
+
+
+/* Send items[0..n) and a Sync, read every result; 0, or -1: conn broke. */
+static int
+db_send(struct db_item *items, size_t n)
+{
+	PGresult *sync;
+	size_t i;
+	int sent;
+
+	sent = PQenterPipelineMode(db_conn);
+	for (i = 0; i < n; i++) {
+		items[i].prep = items[i].res = NULL;
+		if (items[i].st == NULL) {
+			sent = sent && PQsendQueryParams(db_conn, items[i].cmd,
+			    0, NULL, NULL, NULL, NULL, 0);
 			continue;
 		}
+		items[i].prepare = !db_is_prepared(items[i].st);
+		sent = sent && (!items[i].prepare || PQsendPrepare(db_conn,
+		    items[i].st->name, items[i].st->sql, items[i].st->nparams,
+		    NULL)) && PQsendQueryPrepared(db_conn, items[i].st->name,
+		    items[i].st->nparams, items[i].params, NULL, NULL, 0);
+	}
+	sent = sent && PQpipelineSync(db_conn);
+	for (i = 0; i < n; i++) {
+		items[i].prep = sent && items[i].prepare ? db_pipeline_next() :
+		    NULL;
+		items[i].res = sent ? db_pipeline_next() : NULL;
+	}
+	sync = sent ? PQgetResult(db_conn) : NULL;
+	if (sync != NULL && PQresultStatus(sync) == PGRES_PIPELINE_SYNC &&
+	    PQexitPipelineMode(db_conn)) {
 		PQclear(sync);
-		rc = NV_OK;
-		break;
+		return 0;
+	}
+	PQclear(sync);
+	for (i = 0; i < n; i++) {
+		PQclear(items[i].prep);
+		PQclear(items[i].res);
+		items[i].prep = items[i].res = NULL;
+	}
+	return -1;
+}
+
+/*
+ * Run sts[0..n) (with the generic plan when generic; n is then 1) in one
+ * pipeline with what the transaction has pending; res[i] as nv_db_exec
+ * gives them.  The first failure is returned, in pipeline order.
+ */
+static enum nv_err
+db_run(struct nv_arena *a, struct nv_diag *d, size_t n,
+    const struct nv_stmt *const *sts, const char *const *const *params,
+    int generic, int commit, PGresult **res)
+{
+	struct db_item items[DB_ITEMS_MAX];
+	enum nv_err rc = NV_OK;
+	size_t i, k, first_st;
+	int attempt, begin = db_begin_pending;
+
+	assert(n <= NV_DB_PIPELINE_MAX && (!generic || n == 1));
+	for (i = 0; i < n; i++)
+		res[i] = NULL;
+	if (db_tx_ended) {
+		nv_log_error("a statement after the transaction's COMMIT");
+		return nv_diag_set(d, NV_ERR_INTERNAL,
+		    "internal database error");
+	}
+	commit = commit || db_commit_next;
+	k = 0;
+	memset(items, 0, sizeof(items));
+	if (begin)
+		items[k++].cmd = "BEGIN";
+	for (i = 0; i < db_defer_n; i++, k++) {
+		items[k].st = db_defer_st[i];
+		items[k].params = db_defer_params[i];
+		items[k].deferred = 1;
+	}
+	if (generic)
+		items[k++].cmd = "SET LOCAL plan_cache_mode = force_generic_plan";
+	first_st = k;
+	for (i = 0; i < n; i++, k++) {
+		items[k].st = sts[i];
+		items[k].params = params[i];
+	}
+	if (generic)
+		items[k++].cmd = "SET LOCAL plan_cache_mode = auto";
+	if (commit)
+		items[k++].cmd = "COMMIT";
+	db_defer_n = 0;
+	db_commit_next = 0;
+
+	/*
+	 * A connection found dead before BEGIN (the server restarted since
+	 * the last request): nothing has happened yet, so reconnect and send
+	 * once more.  Inside a transaction there is nothing to retry.
+	 */
+	for (attempt = 0; attempt < (begin ? 2 : 1); attempt++) {
+		if ((rc = nv_db_open(d)) != NV_OK)
+			return rc;
+		if (db_send(items, k) == 0) {
+			rc = NV_OK;
+			break;
+		}
+		nv_log_info("database connection lost%s", begin ?
+		    "; reconnecting" : "");
+		nv_db_close();
+		db_in_tx = 1;
+		rc = nv_diag_set(d, NV_ERR_UNAVAILABLE,
+		    "the database is unavailable");
 	}
 	db_begin_pending = 0;
 	if (rc != NV_OK)
 		return rc;
-	nv_arena_defer(a, db_clear, begin);
-	nv_arena_defer(a, db_clear, prep);
-	nv_arena_defer(a, db_clear, r);
-	nv_arena_defer(a, db_clear, end);
+	for (i = 0; i < k; i++) {
+		nv_arena_defer(a, db_clear, items[i].prep);
+		nv_arena_defer(a, db_clear, items[i].res);
+	}
 	if (commit && PQtransactionStatus(db_conn) == PQTRANS_IDLE)
 		db_tx_ended = 1;
-	if (first && nv_db_classify(begin) != NV_OK)
-		return db_fail(d, "BEGIN", begin);
-	if (prepare) {
-		if (nv_db_classify(prep) != NV_OK)
-			return db_fail(d, st->name, prep);
-		db_mark_prepared(st);
+	for (i = 0; i < k; i++) {
+		const char *what = items[i].st != NULL ? items[i].st->name :
+		    items[i].cmd;
+
+		if (items[i].prepare) {
+			if (nv_db_classify(items[i].prep) != NV_OK) {
+				db_defer_failed |= items[i].deferred;
+				return db_fail(d, what, items[i].prep);
+			}
+			db_mark_prepared(items[i].st);
+		}
+		if (nv_db_classify(items[i].res) != NV_OK) {
+			db_defer_failed |= items[i].deferred;
+			return db_fail(d, what, items[i].res);
+		}
 	}
-	if (nv_db_classify(r) != NV_OK)
-		return db_fail(d, st->name, r);
-	if (commit && nv_db_classify(end) != NV_OK)
-		return db_fail(d, "COMMIT", end);
-	*out = r;
+	for (i = 0; i < n; i++)
+		res[i] = items[first_st + i].res;
 	return NV_OK;
+}
+
+void
+nv_db_defer(size_t n, const struct nv_stmt *const *sts,
+    const char *const *const *params)
+{
+	size_t i;
+
+	assert(db_in_tx && db_defer_n + n <= NV_DB_DEFER_MAX);
+	for (i = 0; i < n; i++) {
+		db_defer_st[db_defer_n] = sts[i];
+		db_defer_params[db_defer_n] = params[i];
+		db_defer_n++;
+	}
+}
+
+int
+nv_db_deferred_failed(void)
+{
+	return db_defer_failed;
+}
+
+void
+nv_db_commit_next(void)
+{
+	assert(db_in_tx);
+	db_commit_next = 1;
 }
 
 enum nv_err
@@ -366,9 +480,10 @@ nv_db_exec(struct nv_arena *a, struct nv_diag *d, const struct nv_stmt *st,
 	enum nv_err rc;
 
 	*res = NULL;
-	assert(!db_tx_ended);
-	if (db_begin_pending)
-		return db_pipeline(a, d, st, params, 0, res);
+	if (db_begin_pending || db_defer_n > 0 || db_commit_next ||
+	    db_tx_ended)
+		return db_run(a, d, 1, &st, &params, 0, 0, res);
+	/* Inside a transaction with nothing pending: the plain call. */
 	if ((rc = nv_db_open(d)) != NV_OK)
 		return rc;
 	if (!db_is_prepared(st)) {
@@ -395,8 +510,8 @@ nv_db_exec_commit(struct nv_arena *a, struct nv_diag *d,
     const struct nv_stmt *st, const char *const *params, PGresult **res)
 {
 	*res = NULL;
-	assert(db_in_tx && !db_tx_ended);
-	return db_pipeline(a, d, st, params, 1, res);
+	assert(db_in_tx);
+	return db_run(a, d, 1, &st, &params, 0, 1, res);
 }
 
 enum nv_err
@@ -404,74 +519,8 @@ nv_db_exec_n(struct nv_arena *a, struct nv_diag *d, size_t n,
     const struct nv_stmt *const *sts, const char *const *const *params,
     PGresult **res)
 {
-	PGresult *begin, *prep[NV_DB_PIPELINE_MAX], *r[NV_DB_PIPELINE_MAX];
-	PGresult *sync;
-	enum nv_err rc = NV_OK;
-	int attempt, first, prepare[NV_DB_PIPELINE_MAX], sent;
-	size_t i;
-
 	assert(n >= 1 && n <= NV_DB_PIPELINE_MAX);
-	for (i = 0; i < n; i++)
-		res[i] = NULL;
-	first = db_begin_pending;
-	for (attempt = 0; attempt < 2; attempt++) {
-		if ((rc = nv_db_open(d)) != NV_OK)
-			return rc;
-		begin = sync = NULL;
-		sent = PQenterPipelineMode(db_conn) && (!first ||
-		    PQsendQueryParams(db_conn, "BEGIN", 0, NULL, NULL, NULL,
-		    NULL, 0));
-		for (i = 0; i < n; i++) {
-			prep[i] = r[i] = NULL;
-			prepare[i] = !db_is_prepared(sts[i]);
-			sent = sent && (!prepare[i] || PQsendPrepare(db_conn,
-			    sts[i]->name, sts[i]->sql, sts[i]->nparams, NULL)) &&
-			    PQsendQueryPrepared(db_conn, sts[i]->name,
-			    sts[i]->nparams, params[i], NULL, NULL, 0);
-		}
-		sent = sent && PQpipelineSync(db_conn);
-		begin = sent && first ? db_pipeline_next() : NULL;
-		for (i = 0; i < n; i++) {
-			prep[i] = sent && prepare[i] ? db_pipeline_next() : NULL;
-			r[i] = sent ? db_pipeline_next() : NULL;
-		}
-		sync = sent ? PQgetResult(db_conn) : NULL;
-		nv_arena_defer(a, db_clear, begin);
-		for (i = 0; i < n; i++) {
-			nv_arena_defer(a, db_clear, prep[i]);
-			nv_arena_defer(a, db_clear, r[i]);
-		}
-		if (sync != NULL && PQresultStatus(sync) == PGRES_PIPELINE_SYNC &&
-		    PQexitPipelineMode(db_conn)) {
-			PQclear(sync);
-			break;
-		}
-		/* The connection broke somewhere in the pipeline. */
-		PQclear(sync);
-		nv_log_info("database connection lost; reconnecting");
-		nv_db_close();
-		db_in_tx = 1;
-		rc = nv_diag_set(d, NV_ERR_UNAVAILABLE,
-		    "the database is unavailable");
-		if (!first)	/* inside a transaction: nothing to retry */
-			return rc;
-	}
-	db_begin_pending = 0;
-	if (rc != NV_OK)
-		return rc;
-	if (first && nv_db_classify(begin) != NV_OK)
-		return db_fail(d, "BEGIN", begin);
-	for (i = 0; i < n; i++) {
-		if (prepare[i]) {
-			if (nv_db_classify(prep[i]) != NV_OK)
-				return db_fail(d, sts[i]->name, prep[i]);
-			db_mark_prepared(sts[i]);
-		}
-		if (nv_db_classify(r[i]) != NV_OK)
-			return db_fail(d, sts[i]->name, r[i]);
-		res[i] = r[i];
-	}
-	return NV_OK;
+	return db_run(a, d, n, sts, params, 0, 0, res);
 }
 
 /*
@@ -486,57 +535,8 @@ enum nv_err
 nv_db_exec_generic(struct nv_arena *a, struct nv_diag *d,
     const struct nv_stmt *st, const char *const *params, PGresult **res)
 {
-	PGresult *set = NULL, *prep = NULL, *r = NULL, *reset = NULL, *sync;
-	enum nv_err rc;
-	int prepare, sent;
-
 	*res = NULL;
-	if (db_begin_pending)	/* the first statement: BEGIN goes with it */
-		return db_pipeline(a, d, st, params, 0, res);
-	if ((rc = nv_db_open(d)) != NV_OK)
-		return rc;
-	prepare = !db_is_prepared(st);
-	sent = PQenterPipelineMode(db_conn) &&
-	    PQsendQueryParams(db_conn, "SET LOCAL plan_cache_mode ="
-	    " force_generic_plan", 0, NULL, NULL, NULL, NULL, 0) &&
-	    (!prepare || PQsendPrepare(db_conn, st->name, st->sql,
-	    st->nparams, NULL)) &&
-	    PQsendQueryPrepared(db_conn, st->name, st->nparams, params, NULL,
-	    NULL, 0) &&
-	    PQsendQueryParams(db_conn, "SET LOCAL plan_cache_mode = auto", 0,
-	    NULL, NULL, NULL, NULL, 0) &&
-	    PQpipelineSync(db_conn);
-	set = sent ? db_pipeline_next() : NULL;
-	prep = sent && prepare ? db_pipeline_next() : NULL;
-	r = sent ? db_pipeline_next() : NULL;
-	reset = sent ? db_pipeline_next() : NULL;
-	sync = sent ? PQgetResult(db_conn) : NULL;
-	nv_arena_defer(a, db_clear, set);
-	nv_arena_defer(a, db_clear, prep);
-	nv_arena_defer(a, db_clear, r);
-	nv_arena_defer(a, db_clear, reset);
-	if (sync == NULL || PQresultStatus(sync) != PGRES_PIPELINE_SYNC ||
-	    !PQexitPipelineMode(db_conn)) {
-		PQclear(sync);
-		nv_log_info("database connection lost in a pipeline");
-		nv_db_close();
-		return nv_diag_set(d, NV_ERR_UNAVAILABLE,
-		    "the database is unavailable");
-	}
-	PQclear(sync);
-	if (nv_db_classify(set) != NV_OK)
-		return db_fail(d, "SET plan_cache_mode", set);
-	if (prepare) {
-		if (nv_db_classify(prep) != NV_OK)
-			return db_fail(d, st->name, prep);
-		db_mark_prepared(st);
-	}
-	if (nv_db_classify(r) != NV_OK)
-		return db_fail(d, st->name, r);
-	if (nv_db_classify(reset) != NV_OK)
-		return db_fail(d, "SET plan_cache_mode", reset);
-	*res = r;
-	return NV_OK;
+	return db_run(a, d, 1, &st, &params, 1, 0, res);
 }
 
 enum nv_err
@@ -547,15 +547,10 @@ nv_db_exec_once(struct nv_arena *a, struct nv_diag *d, const char *sql,
 	enum nv_err rc;
 
 	*res = NULL;
-	assert(!db_tx_ended);
-	if (db_begin_pending) {
-		/* Rare path: no pipelining, a plain BEGIN first. */
-		db_begin_pending = 0;
-		if ((rc = nv_db_open(d)) != NV_OK)
-			return rc;
-		if ((rc = db_command(d, "BEGIN")) != NV_OK)
-			return rc;
-	}
+	assert(!db_tx_ended && !db_commit_next);
+	if ((db_begin_pending || db_defer_n > 0) &&
+	    (rc = db_run(a, d, 0, NULL, NULL, 0, 0, NULL)) != NV_OK)
+		return rc;
 	if ((rc = nv_db_open(d)) != NV_OK)
 		return rc;
 	r = PQexecParams(db_conn, sql, nparams, NULL, params, NULL, NULL, 0);
@@ -610,11 +605,26 @@ nv_db_tx(struct nv_arena *a, struct nv_diag *d, const struct nv_rls_ctx *ctx,
 	 */
 	db_in_tx = 1;
 	db_begin_pending = 1;
+	db_defer_failed = 0;
 
 	if (ctx != NULL)
 		rc = nv_rls_set(a, d, ctx);
 	if (rc == NV_OK)
 		rc = work(a, d, arg);
+	if (db_defer_n > 0) {
+		/*
+		 * The work ran no statement: the deferred ones (a check of
+		 * the caller) still run before anything is answered.  Their
+		 * failure wins over whatever the work decided.
+		 */
+		enum nv_err frc;
+
+		db_commit_next = 0;
+		frc = db_run(a, d, 0, NULL, NULL, 0, 0, NULL);
+		if (frc != NV_OK)
+			rc = frc;
+	}
+	db_commit_next = 0;
 
 	if (db_begin_pending) {
 		/* The work ran no statement: there is nothing to end. */

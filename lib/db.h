@@ -112,6 +112,30 @@ enum nv_err nv_db_exec_generic(struct nv_arena *a, struct nv_diag *d,
 enum nv_err nv_db_exec_commit(struct nv_arena *a, struct nv_diag *d,
     const struct nv_stmt *st, const char *const *params, PGresult **res);
 
+#define NV_DB_DEFER_MAX		2
+
+/*
+ * Statements for the head of the transaction's next pipeline: they go out
+ * (after BEGIN) with whatever statement the work runs first, or on their
+ * own when the work ran none, before nv_db_tx ends -- so they cost no
+ * round trip of their own, and they always run.  Their failure is that
+ * pipeline's failure (nothing after them runs), and
+ * nv_db_deferred_failed() then tells it apart from a failure of the work.
+ * params must live until the transaction ends (arena memory).
+ */
+void nv_db_defer(size_t n, const struct nv_stmt *const *sts,
+    const char *const *const *params);
+
+/* 1 when the current (or last) transaction's deferred statements failed. */
+int nv_db_deferred_failed(void);
+
+/*
+ * COMMIT goes out with the transaction's next statement, in its pipeline:
+ * for work that runs exactly one statement and writes nothing (a read),
+ * a transaction costs one round trip.  A second statement is refused.
+ */
+void nv_db_commit_next(void);
+
 /*
  * Like nv_db_exec for a one-off parameterised statement that is not worth
  * preparing (PQexecParams).  sql must still be a constant string.

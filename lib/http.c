@@ -8,12 +8,14 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/uio.h>
 
 #include <cjson/cJSON.h>
 #include <fcgiapp.h>
@@ -147,15 +149,106 @@ nv_req_created(struct nv_req *req, const char *collection, const char *body)
 	return nv_req_json(req, 201, body, strlen(body));
 }
 
+/*
+ * The response goes out as FastCGI STDOUT records we frame ourselves, in
+ * one writev: libfcgi's stream buffer is 8 KB, so FCGX_PutStr of a 45 KB
+ * lead page made six write()s, each waking nginx for 8 KB.  The records
+ * are the protocol's (version 1, FCGI_STDOUT, the request's id, content
+ * of at most 65535 bytes padded to 8); FCGX_Finish_r then adds the empty
+ * STDOUT record that ends the stream and FCGI_END_REQUEST, as it always
+ * does.  Nothing is ever written through r->out, so its buffer is empty.
+ */
+#define HTTP_REC_MAX	65528		/* content per record, 8-aligned */
+#define HTTP_IOV_MAX	256
+
+/* Write iov[0..n) completely (it is modified); 0, or -1 on error. */
+static int
+http_writev_all(int fd, struct iovec *iov, int n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = writev(fd, iov, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+/*
+ * head[0..hlen) then body[0..blen) as STDOUT records of request r.  -1
+ * when the response is too large for one writev (the caller falls back on
+ * libfcgi's stream) or the write failed (then errno is set).
+ */
+static int
+http_records(struct nv_arena *a, FCGX_Request *r, const char *head,
+    size_t hlen, const char *body, size_t blen)
+{
+	static const char pad[8];
+	struct iovec iov[HTTP_IOV_MAX];
+	size_t total = hlen + blen, off, len, from, nrec;
+	unsigned char *hdr;
+	int n = 0;
+
+	nrec = (total + HTTP_REC_MAX - 1) / HTTP_REC_MAX;
+	if (r->ipcFd < 0 || nrec * 4 > HTTP_IOV_MAX) {
+		errno = 0;
+		return -1;
+	}
+	hdr = nv_arena_alloc(a, nrec * 8);
+	for (off = 0; off < total; off += len, hdr += 8) {
+		len = total - off < HTTP_REC_MAX ? total - off : HTTP_REC_MAX;
+		hdr[0] = 1;				/* FCGI_VERSION_1 */
+		hdr[1] = 6;				/* FCGI_STDOUT */
+		hdr[2] = (unsigned char)((r->requestId >> 8) & 0xff);
+		hdr[3] = (unsigned char)(r->requestId & 0xff);
+		hdr[4] = (unsigned char)((len >> 8) & 0xff);
+		hdr[5] = (unsigned char)(len & 0xff);
+		hdr[6] = (unsigned char)((8 - len % 8) % 8);	/* padding */
+		hdr[7] = 0;
+		iov[n].iov_base = hdr;
+		iov[n++].iov_len = 8;
+		if (off < hlen) {		/* the part of head in it */
+			from = hlen - off < len ? hlen - off : len;
+			iov[n].iov_base = (void *)(uintptr_t)(head + off);
+			iov[n++].iov_len = from;
+		} else
+			from = 0;
+		if (from < len) {		/* the part of body in it */
+			iov[n].iov_base = (void *)(uintptr_t)(body + (off + from - hlen));
+			iov[n++].iov_len = len - from;
+		}
+		if (hdr[6] > 0) {
+			iov[n].iov_base = (void *)(uintptr_t)pad;
+			iov[n++].iov_len = hdr[6];
+		}
+	}
+	return http_writev_all(r->ipcFd, iov, n);
+}
+
 /* Write the buffered response.  A failure means the client went away. */
 static void
 http_write(struct nv_req *req)
 {
 	FCGX_Request *r = req->fcgx;
+	const char *head;
+	size_t blen;
 	int rc;
 
-	/* libfcgi's own printf knows no %zu: it fails on it and writes nothing. */
-	rc = FCGX_FPrintF(r->out,
+	blen = strcmp(req->method, "HEAD") != 0 ? req->body_len : 0;
+	head = nv_arena_printf(req->arena,
 	    "Status: %d %s\r\n"
 	    "Content-Type: %s\r\n"
 	    "Content-Length: %lu\r\n"
@@ -167,8 +260,13 @@ http_write(struct nv_req *req)
 	    "application/json; charset=utf-8", (unsigned long)req->body_len,
 	    req->request_id,
 	    req->headers != NULL ? req->headers : "");
-	if (rc >= 0 && req->body_len > 0 && strcmp(req->method, "HEAD") != 0)
-		rc = FCGX_PutStr(req->body, (int)req->body_len, r->out);
+	rc = http_records(req->arena, r, head, strlen(head), req->body, blen);
+	if (rc < 0 && errno == 0) {
+		/* Larger than one writev: libfcgi's stream, 8 KB at a time. */
+		rc = FCGX_PutStr(head, (int)strlen(head), r->out);
+		if (rc >= 0 && blen > 0)
+			rc = FCGX_PutStr(req->body, (int)blen, r->out);
+	}
 	if (rc < 0)
 		nv_log_info("client went away while writing the response");
 }

@@ -46,6 +46,14 @@ typedef enum nv_err (*nv_handler)(struct nv_req *req);
 #define NV_ROUTE_STAFF		(NV_ROUTE_SALES_REP | NV_ROUTE_MANAGER | \
 				 NV_ROUTE_ADMIN)
 #define NV_ROUTE_MANAGERS	(NV_ROUTE_MANAGER | NV_ROUTE_ADMIN)
+/*
+ * Not a role: the handler reads with exactly one statement (or none) and
+ * writes nothing, so lib/api.c lets COMMIT go out with that statement
+ * (nv_db_commit_next) -- with a cached caller the request is one round
+ * trip.  A second statement fails the request (500), which the tests of
+ * such a route would show at once.
+ */
+#define NV_ROUTE_READ1		0x100u
 
 struct nv_route {
 	const char	*method;	/* "GET", "POST", ... */

@@ -698,6 +698,52 @@ START_TEST(list_shape)
 }
 END_TEST
 
+/*
+ * A page larger than one FastCGI record (lib/http frames the response
+ * itself: at most 65,528 bytes of content per record): 120 leads with a
+ * 1,500-byte message each are ~290 KB, five records, and arrive whole.
+ */
+START_TEST(large_page_arrives_whole)
+{
+	struct nv_test_http r;
+	const cJSON *it;
+	char tag[64], path[160], *cl;
+	PGconn *c;
+	cJSON *j;
+	int n = 0;
+
+	mktag(tag, sizeof(tag), "bigpage");
+	c = db_as(TESLA);
+	PQclear(nv_test_exec(c, "INSERT INTO leads (dealership_id, first_name,"
+	    " last_name, email, source, message) SELECT"
+	    " get_current_dealership_context(), 'Stor', $1, $1 || g ||"
+	    " '@example.no', 'web_form', repeat(chr(65 + g % 26), 1500)"
+	    " FROM generate_series(1, 120) g", tag, NULL));
+	db_done(c);
+
+	snprintf(path, sizeof(path), "/api/leads?limit=200&q=%s", tag);
+	api("GET", path, NULL, MGR, &r);
+	ck_assert_msg(r.status == 200, "%ld %.300s", r.status, r.body);
+	ck_assert_uint_gt(r.len, 3 * 65528);
+	cl = nv_test_http_header(&r, "Content-Length");
+	ck_assert_ptr_nonnull(cl);
+	ck_assert_uint_eq(strtoul(cl, NULL, 10), r.len);
+	free(cl);
+	j = parse(&r);
+	cJSON_ArrayForEach(it, get(j, "data")) {
+		assert_lead(it, TESLA);
+		ck_assert_str_eq(str(it, "last_name"), tag);
+		ck_assert_uint_eq(strlen(str(it, "message")), 1500);
+		ck_assert_int_eq(str(it, "message")[0], str(it, "message")[1499]);
+		n++;
+	}
+	ck_assert_int_eq(n, 120);
+	cJSON_Delete(j);
+	nv_test_http_free(&r);
+	owner_exec(TESLA, "DELETE FROM leads WHERE last_name = $1", tag, NULL);
+}
+END_TEST
+
 START_TEST(list_filters)
 {
 	char tag[48], q[512], ts[128], ts2[128], extra[256], phone[32];
@@ -2365,6 +2411,7 @@ api_leads_suite(void)
 	tcase_add_unchecked_fixture(core, run_setup, run_teardown);
 	tcase_set_timeout(core, 120);
 	tcase_add_test(core, list_shape);
+	tcase_add_test(core, large_page_arrives_whole);
 	tcase_add_test(core, list_filters);
 	tcase_add_test(core, create_lead_201);
 	tcase_add_test(core, patch_lead);
