@@ -28,6 +28,8 @@
 #include <cjson/cJSON.h>
 
 #include "../testutil.h"
+#include "../../lib/arena.h"
+#include "../../lib/cursor.h"
 
 #define TESLA		"11111111-1111-4111-8111-111111111111"
 #define VW		"22222222-2222-4222-8222-222222222222"
@@ -707,7 +709,9 @@ START_TEST(large_page_arrives_whole)
 {
 	struct nv_test_http r;
 	const cJSON *it;
-	char tag[64], path[160], *cl;
+	char tag[64], path[160], got[128], *cl, *want;
+	const char *ts, *id;
+	struct nv_arena *arena;
 	PGconn *c;
 	cJSON *j;
 	int n = 0;
@@ -740,6 +744,26 @@ START_TEST(large_page_arrives_whole)
 	ck_assert_int_eq(n, 120);
 	cJSON_Delete(j);
 	nv_test_http_free(&r);
+
+	/*
+	 * The cursor after a page of 50 names the 50th lead as PostgreSQL
+	 * prints it in UTC (the API takes it from the lead's document).
+	 */
+	snprintf(path, sizeof(path), "/api/leads?limit=50&q=%s", tag);
+	j = get_json(path, MGR);
+	ck_assert(cJSON_IsString(get(j, "next_cursor")));
+	arena = nv_arena_new();
+	ck_assert_int_eq(nv_cursor_decode(arena, str(j, "next_cursor"), &ts,
+	    &id), NV_OK);
+	want = value_as(TESLA, "SELECT (created_at AT TIME ZONE 'UTC')::text"
+	    " || '+00|' || id FROM leads WHERE last_name = $1"
+	    " ORDER BY created_at DESC, id DESC OFFSET 49 LIMIT 1", tag);
+	ck_assert_ptr_nonnull(want);
+	snprintf(got, sizeof(got), "%s|%s", ts, id);
+	ck_assert_str_eq(got, want);
+	free(want);
+	nv_arena_free(arena);
+	cJSON_Delete(j);
 	owner_exec(TESLA, "DELETE FROM leads WHERE last_name = $1", tag, NULL);
 }
 END_TEST
