@@ -29,7 +29,7 @@ static char *db_conninfo;
 static unsigned long db_gen;
 static int db_in_tx;
 static int db_begin_pending;	/* BEGIN not sent yet: goes with 1st stmt */
-static int db_tx_ended;		/* nv_db_exec_commit ended the transaction */
+static int db_tx_ended;		/* a pipelined COMMIT ended the transaction */
 static const struct nv_stmt *db_defer_st[NV_DB_DEFER_MAX];
 static const char *const *db_defer_params[NV_DB_DEFER_MAX];
 static size_t db_defer_n;
@@ -600,7 +600,7 @@ nv_db_tx(struct nv_arena *a, struct nv_diag *d, const struct nv_rls_ctx *ctx,
 	assert(!db_in_tx);
 	/*
 	 * BEGIN is not sent here: it goes out in one pipeline with the first
-	 * statement (db_pipeline), which also replaces a connection that
+	 * statement (db_run), which also replaces a connection that
 	 * died since the last request.  Later failures are reported.
 	 */
 	db_in_tx = 1;
@@ -634,9 +634,10 @@ nv_db_tx(struct nv_arena *a, struct nv_diag *d, const struct nv_rls_ctx *ctx,
 	}
 	if (db_tx_ended) {
 		/*
-		 * nv_db_exec_commit sent COMMIT with the last statement: the
-		 * transaction is over, committed exactly when that call (and
-		 * so, by contract, the work) returned NV_OK.
+		 * COMMIT went with the last statement (nv_db_exec_commit, or
+		 * nv_db_commit_next for a read): the transaction is over,
+		 * committed exactly when that call (and so, by contract, the
+		 * work) returned NV_OK.
 		 */
 		db_tx_ended = 0;
 		db_in_tx = 0;
