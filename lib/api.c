@@ -59,6 +59,20 @@ api_work(struct nv_arena *a, struct nv_diag *d, void *arg)
 	return req->rt->handler(req);
 }
 
+/*
+ * Nothing a handler set survives a failed transaction: its answer and its
+ * headers (back to headers, what the request had before it).
+ */
+static void
+api_unanswer(struct nv_req *req, char *headers)
+{
+	req->headers = headers;
+	req->status = 0;
+	req->body = NULL;
+	req->body_len = 0;
+	req->ctype = NULL;
+}
+
 enum nv_err
 nv_api_run(struct nv_req *req)
 {
@@ -96,25 +110,15 @@ nv_api_run(struct nv_req *req)
 		 * own resolution, which refuses or re-caches the caller.
 		 */
 		nv_auth_forget(&call->claims);
-		req->headers = headers;
-		req->status = 0;
-		req->body = NULL;
-		req->body_len = 0;
-		req->ctype = NULL;
-		req->auth = NULL;
-		req->tenant = NULL;
+		api_unanswer(req, headers);
 		nv_diag_reset(&req->diag);
 		rc = nv_db_tx(req->arena, &req->diag, NULL, api_work, call);
 	}
+	if (rc != NV_OK)
+		api_unanswer(req, headers);
 	if (rc == NV_ERR_UNAUTHORIZED)	/* unknown user or organisation */
 		nv_req_header(req, "WWW-Authenticate",
 		    "Bearer error=\"invalid_token\"");
-	if (rc != NV_OK) {
-		/* Nothing a handler set survives a failed transaction. */
-		req->status = 0;
-		req->body = NULL;
-		req->body_len = 0;
-	}
 	return rc;
 }
 

@@ -842,25 +842,25 @@ auth_resolve_cached(struct nv_arena *a, const struct nv_claims *c,
 {
 	static const struct nv_stmt *const sts[2] = { &auth_set_tenant,
 	    &auth_recheck };
-	const char **tenant, **check, *const **params;
-
-	tenant = nv_arena_alloc(a, sizeof(*tenant));
-	check = nv_arena_alloc(a, 5 * sizeof(*check));
-	params = nv_arena_alloc(a, 2 * sizeof(*params));
+	struct {			/* lives until the transaction ends */
+		const char		*tenant[1];
+		const char		*check[5];
+		const char *const	*params[2];
+	} *q = nv_arena_alloc(a, sizeof(*q));
 	p->dealership_id = nv_arena_strdup(a, e->dealership_id);
 	p->user_id = nv_arena_strdup(a, e->user_id);
 	p->clerk_user_id = nv_arena_strdup(a, c->sub);
 	p->clerk_org_id = nv_arena_strdup(a, c->org_id);
 	p->role = e->role;
-	tenant[0] = p->dealership_id;
-	check[0] = p->dealership_id;
-	check[1] = p->user_id;
-	check[2] = p->clerk_user_id;
-	check[3] = nv_auth_role_str(e->role);
-	check[4] = p->clerk_org_id;
-	params[0] = tenant;
-	params[1] = check;
-	nv_db_defer(2, sts, params);
+	q->tenant[0] = p->dealership_id;
+	q->check[0] = p->dealership_id;
+	q->check[1] = p->user_id;
+	q->check[2] = p->clerk_user_id;
+	q->check[3] = nv_auth_role_str(e->role);
+	q->check[4] = p->clerk_org_id;
+	q->params[0] = q->tenant;
+	q->params[1] = q->check;
+	nv_db_defer(2, sts, q->params);
 	return NV_OK;
 }
 

@@ -296,15 +296,27 @@ db_pipeline_next(void)
 #define DB_ITEMS_MAX	(1 + NV_DB_DEFER_MAX + NV_DB_PIPELINE_MAX + 3)
 
 struct db_item {
-	const struct nv_stmt	*st;		/* NULL: cmd */
-	const char		*cmd;		/* a literal command */
+	const struct nv_stmt	*st;
 	const char *const	*params;
+	int			 unprepared;	/* planned on this run only */
 	int			 prepare;
 	int			 deferred;	/* from nv_db_defer */
 	PGresult		*prep;
 	PGresult		*res;
 };
 
+/* The commands a pipeline wraps around statements. */
+static const struct nv_stmt db_begin = { "BEGIN", "BEGIN", 0 };
+static const struct nv_stmt db_commit = { "COMMIT", "COMMIT", 0 };
+static const struct nv_stmt db_generic_on = { "SET plan_cache_mode",
+    "SET LOCAL plan_cache_mode = force_generic_plan", 0 };
+static const struct nv_stmt db_generic_off = { "SET plan_cache_mode",
+    "SET LOCAL plan_cache_mode = auto", 0 };
+
+/* db_run's flags. */
+#define DB_GENERIC	0x1	/* the statement with its generic plan */
+#define DB_COMMIT	0x2	/* COMMIT goes along */
+#define DB_UNPREPARED	0x4	/* the statements planned on this run only */
 
 /* Send items[0..n) and a Sync, read every result; 0, or -1: conn broke. */
 static int
@@ -316,17 +328,20 @@ db_send(struct db_item *items, size_t n)
 
 	sent = PQenterPipelineMode(db_conn);
 	for (i = 0; i < n; i++) {
+		const struct nv_stmt *st = items[i].st;
+
 		items[i].prep = items[i].res = NULL;
-		if (items[i].st == NULL) {
-			sent = sent && PQsendQueryParams(db_conn, items[i].cmd,
-			    0, NULL, NULL, NULL, NULL, 0);
+		if (items[i].unprepared) {
+			items[i].prepare = 0;
+			sent = sent && PQsendQueryParams(db_conn, st->sql,
+			    st->nparams, NULL, items[i].params, NULL, NULL, 0);
 			continue;
 		}
-		items[i].prepare = !db_is_prepared(items[i].st);
+		items[i].prepare = !db_is_prepared(st);
 		sent = sent && (!items[i].prepare || PQsendPrepare(db_conn,
-		    items[i].st->name, items[i].st->sql, items[i].st->nparams,
-		    NULL)) && PQsendQueryPrepared(db_conn, items[i].st->name,
-		    items[i].st->nparams, items[i].params, NULL, NULL, 0);
+		    st->name, st->sql, st->nparams, NULL)) &&
+		    PQsendQueryPrepared(db_conn, st->name, st->nparams,
+		    items[i].params, NULL, NULL, 0);
 	}
 	sent = sent && PQpipelineSync(db_conn);
 	for (i = 0; i < n; i++) {
@@ -350,20 +365,22 @@ db_send(struct db_item *items, size_t n)
 }
 
 /*
- * Run sts[0..n) (with the generic plan when generic; n is then 1) in one
- * pipeline with what the transaction has pending; res[i] as nv_db_exec
- * gives them.  The first failure is returned, in pipeline order.
+ * Run sts[0..n) in one pipeline with what the transaction has pending
+ * (flags: DB_GENERIC, n is then 1; DB_COMMIT; DB_UNPREPARED); res[i] as
+ * nv_db_exec gives them.  The first failure is returned, in pipeline
+ * order.
  */
 static enum nv_err
 db_run(struct nv_arena *a, struct nv_diag *d, size_t n,
     const struct nv_stmt *const *sts, const char *const *const *params,
-    int generic, int commit, PGresult **res)
+    unsigned flags, PGresult **res)
 {
 	struct db_item items[DB_ITEMS_MAX];
 	enum nv_err rc = NV_OK;
 	size_t i, k, first_st;
-	int attempt, begin = db_begin_pending;
+	int attempt, begin = db_begin_pending, commit, generic;
 
+	generic = (flags & DB_GENERIC) != 0;
 	assert(n <= NV_DB_PIPELINE_MAX && (!generic || n == 1));
 	for (i = 0; i < n; i++)
 		res[i] = NULL;
@@ -372,27 +389,36 @@ db_run(struct nv_arena *a, struct nv_diag *d, size_t n,
 		return nv_diag_set(d, NV_ERR_INTERNAL,
 		    "internal database error");
 	}
-	commit = commit || db_commit_next;
+	commit = (flags & DB_COMMIT) != 0 || db_commit_next;
 	k = 0;
 	memset(items, 0, sizeof(items));
-	if (begin)
-		items[k++].cmd = "BEGIN";
+	if (begin) {
+		items[k].unprepared = 1;
+		items[k++].st = &db_begin;
+	}
 	for (i = 0; i < db_defer_n; i++, k++) {
 		items[k].st = db_defer_st[i];
 		items[k].params = db_defer_params[i];
 		items[k].deferred = 1;
 	}
-	if (generic)
-		items[k++].cmd = "SET LOCAL plan_cache_mode = force_generic_plan";
+	if (generic) {
+		items[k].unprepared = 1;
+		items[k++].st = &db_generic_on;
+	}
 	first_st = k;
 	for (i = 0; i < n; i++, k++) {
 		items[k].st = sts[i];
 		items[k].params = params[i];
+		items[k].unprepared = (flags & DB_UNPREPARED) != 0;
 	}
-	if (generic)
-		items[k++].cmd = "SET LOCAL plan_cache_mode = auto";
-	if (commit)
-		items[k++].cmd = "COMMIT";
+	if (generic) {
+		items[k].unprepared = 1;
+		items[k++].st = &db_generic_off;
+	}
+	if (commit) {
+		items[k].unprepared = 1;
+		items[k++].st = &db_commit;
+	}
 	db_defer_n = 0;
 	db_commit_next = 0;
 
@@ -425,8 +451,7 @@ db_run(struct nv_arena *a, struct nv_diag *d, size_t n,
 	if (commit && PQtransactionStatus(db_conn) == PQTRANS_IDLE)
 		db_tx_ended = 1;
 	for (i = 0; i < k; i++) {
-		const char *what = items[i].st != NULL ? items[i].st->name :
-		    items[i].cmd;
+		const char *what = items[i].st->name;
 
 		if (items[i].prepare) {
 			if (nv_db_classify(items[i].prep) != NV_OK) {
@@ -476,33 +501,8 @@ enum nv_err
 nv_db_exec(struct nv_arena *a, struct nv_diag *d, const struct nv_stmt *st,
     const char *const *params, PGresult **res)
 {
-	PGresult *r;
-	enum nv_err rc;
-
 	*res = NULL;
-	if (db_begin_pending || db_defer_n > 0 || db_commit_next ||
-	    db_tx_ended)
-		return db_run(a, d, 1, &st, &params, 0, 0, res);
-	/* Inside a transaction with nothing pending: the plain call. */
-	if ((rc = nv_db_open(d)) != NV_OK)
-		return rc;
-	if (!db_is_prepared(st)) {
-		r = PQprepare(db_conn, st->name, st->sql, st->nparams, NULL);
-		if (nv_db_classify(r) != NV_OK) {
-			rc = db_fail(d, st->name, r);
-			PQclear(r);
-			return rc;
-		}
-		PQclear(r);
-		db_mark_prepared(st);
-	}
-	r = PQexecPrepared(db_conn, st->name, st->nparams, params, NULL, NULL,
-	    0);
-	nv_arena_defer(a, db_clear, r);
-	if (nv_db_classify(r) != NV_OK)
-		return db_fail(d, st->name, r);
-	*res = r;
-	return NV_OK;
+	return db_run(a, d, 1, &st, &params, 0, res);
 }
 
 enum nv_err
@@ -511,7 +511,7 @@ nv_db_exec_commit(struct nv_arena *a, struct nv_diag *d,
 {
 	*res = NULL;
 	assert(db_in_tx);
-	return db_run(a, d, 1, &st, &params, 0, 1, res);
+	return db_run(a, d, 1, &st, &params, DB_COMMIT, res);
 }
 
 enum nv_err
@@ -520,7 +520,7 @@ nv_db_exec_n(struct nv_arena *a, struct nv_diag *d, size_t n,
     PGresult **res)
 {
 	assert(n >= 1 && n <= NV_DB_PIPELINE_MAX);
-	return db_run(a, d, n, sts, params, 0, 0, res);
+	return db_run(a, d, n, sts, params, 0, res);
 }
 
 /*
@@ -536,29 +536,24 @@ nv_db_exec_generic(struct nv_arena *a, struct nv_diag *d,
     const struct nv_stmt *st, const char *const *params, PGresult **res)
 {
 	*res = NULL;
-	return db_run(a, d, 1, &st, &params, 1, 0, res);
+	return db_run(a, d, 1, &st, &params, DB_GENERIC, res);
+}
+
+enum nv_err
+nv_db_exec_unprepared(struct nv_arena *a, struct nv_diag *d,
+    const struct nv_stmt *st, const char *const *params, PGresult **res)
+{
+	*res = NULL;
+	return db_run(a, d, 1, &st, &params, DB_UNPREPARED, res);
 }
 
 enum nv_err
 nv_db_exec_once(struct nv_arena *a, struct nv_diag *d, const char *sql,
     int nparams, const char *const *params, PGresult **res)
 {
-	PGresult *r;
-	enum nv_err rc;
+	const struct nv_stmt once = { "(unprepared)", sql, nparams };
 
-	*res = NULL;
-	assert(!db_tx_ended && !db_commit_next);
-	if ((db_begin_pending || db_defer_n > 0) &&
-	    (rc = db_run(a, d, 0, NULL, NULL, 0, 0, NULL)) != NV_OK)
-		return rc;
-	if ((rc = nv_db_open(d)) != NV_OK)
-		return rc;
-	r = PQexecParams(db_conn, sql, nparams, NULL, params, NULL, NULL, 0);
-	nv_arena_defer(a, db_clear, r);
-	if (nv_db_classify(r) != NV_OK)
-		return db_fail(d, "(unprepared)", r);
-	*res = r;
-	return NV_OK;
+	return nv_db_exec_unprepared(a, d, &once, params, res);
 }
 
 /* Run a transaction-control command; NV_OK or the classified failure. */
@@ -620,7 +615,7 @@ nv_db_tx(struct nv_arena *a, struct nv_diag *d, const struct nv_rls_ctx *ctx,
 		enum nv_err frc;
 
 		db_commit_next = 0;
-		frc = db_run(a, d, 0, NULL, NULL, 0, 0, NULL);
+		frc = db_run(a, d, 0, NULL, NULL, 0, NULL);
 		if (frc != NV_OK)
 			rc = frc;
 	}

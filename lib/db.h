@@ -137,6 +137,16 @@ int nv_db_deferred_failed(void);
 void nv_db_commit_next(void);
 
 /*
+ * Like nv_db_exec, but st is planned anew on this run and never prepared
+ * (its name is for the log only).  For a statement whose good plan
+ * depends on the dealership -- PostgreSQL folds the RLS setting into its
+ * estimates, and a cached plan keeps the first dealership's -- run seldom
+ * enough that planning does not matter.
+ */
+enum nv_err nv_db_exec_unprepared(struct nv_arena *a, struct nv_diag *d,
+    const struct nv_stmt *st, const char *const *params, PGresult **res);
+
+/*
  * Like nv_db_exec for a one-off parameterised statement that is not worth
  * preparing (PQexecParams).  sql must still be a constant string.
  */

@@ -160,7 +160,7 @@ nv_req_created(struct nv_req *req, const char *collection, const char *body)
  * does.  Nothing is ever written through r->out, so its buffer is empty.
  */
 #define HTTP_REC_MAX	65528		/* content per record, 8-aligned */
-#define HTTP_IOV_MAX	256
+#define HTTP_IOV_BATCH	256		/* iovecs per writev, <= IOV_MAX */
 
 /* Write iov[0..n) completely (it is modified); 0, or -1 on error. */
 static int
@@ -189,54 +189,55 @@ http_writev_all(int fd, struct iovec *iov, int n)
 }
 
 /*
- * head[0..hlen) then body[0..blen) as STDOUT records of request r.  -1
- * when the response is too large for one writev (the caller falls back on
- * libfcgi's stream) or the write failed (then errno is set).
+ * head[0..hlen) then body[0..blen) as STDOUT records of request r, up to
+ * 64 records (4 MB) per writev: one for any answer this API gives.  0, or
+ * -1 when the write failed.
  */
 static int
-http_records(struct nv_arena *a, FCGX_Request *r, const char *head,
-    size_t hlen, const char *body, size_t blen)
+http_records(FCGX_Request *r, const char *head, size_t hlen,
+    const char *body, size_t blen)
 {
 	static const char pad[8];
-	struct iovec iov[HTTP_IOV_MAX];
-	size_t total = hlen + blen, off, len, from, nrec;
-	unsigned char *hdr;
-	int n = 0;
+	unsigned char hdr[HTTP_IOV_BATCH / 4][8];
+	struct iovec iov[HTTP_IOV_BATCH];
+	size_t total = hlen + blen, off, len, from;
+	int n = 0, h = 0;
 
-	nrec = (total + HTTP_REC_MAX - 1) / HTTP_REC_MAX;
-	if (r->ipcFd < 0 || nrec * 4 > HTTP_IOV_MAX) {
-		errno = 0;
+	if (r->ipcFd < 0)
 		return -1;
-	}
-	hdr = nv_arena_alloc(a, nrec * 8);
-	for (off = 0; off < total; off += len, hdr += 8) {
+	for (off = 0; off < total; off += len) {
 		len = total - off < HTTP_REC_MAX ? total - off : HTTP_REC_MAX;
-		hdr[0] = 1;				/* FCGI_VERSION_1 */
-		hdr[1] = 6;				/* FCGI_STDOUT */
-		hdr[2] = (unsigned char)((r->requestId >> 8) & 0xff);
-		hdr[3] = (unsigned char)(r->requestId & 0xff);
-		hdr[4] = (unsigned char)((len >> 8) & 0xff);
-		hdr[5] = (unsigned char)(len & 0xff);
-		hdr[6] = (unsigned char)((8 - len % 8) % 8);	/* padding */
-		hdr[7] = 0;
-		iov[n].iov_base = hdr;
+		hdr[h][0] = 1;				/* FCGI_VERSION_1 */
+		hdr[h][1] = 6;				/* FCGI_STDOUT */
+		hdr[h][2] = (unsigned char)((r->requestId >> 8) & 0xff);
+		hdr[h][3] = (unsigned char)(r->requestId & 0xff);
+		hdr[h][4] = (unsigned char)((len >> 8) & 0xff);
+		hdr[h][5] = (unsigned char)(len & 0xff);
+		hdr[h][6] = (unsigned char)((8 - len % 8) % 8);	/* padding */
+		hdr[h][7] = 0;
+		iov[n].iov_base = hdr[h];
 		iov[n++].iov_len = 8;
-		if (off < hlen) {		/* the part of head in it */
-			from = hlen - off < len ? hlen - off : len;
+		from = off < hlen ? (hlen - off < len ? hlen - off : len) : 0;
+		if (from > 0) {			/* the part of head in it */
 			iov[n].iov_base = (void *)(uintptr_t)(head + off);
 			iov[n++].iov_len = from;
-		} else
-			from = 0;
+		}
 		if (from < len) {		/* the part of body in it */
-			iov[n].iov_base = (void *)(uintptr_t)(body + (off + from - hlen));
+			iov[n].iov_base =
+			    (void *)(uintptr_t)(body + off + from - hlen);
 			iov[n++].iov_len = len - from;
 		}
-		if (hdr[6] > 0) {
+		if (hdr[h][6] > 0) {
 			iov[n].iov_base = (void *)(uintptr_t)pad;
-			iov[n++].iov_len = hdr[6];
+			iov[n++].iov_len = hdr[h][6];
+		}
+		if (++h == HTTP_IOV_BATCH / 4 || off + len == total) {
+			if (http_writev_all(r->ipcFd, iov, n) < 0)
+				return -1;
+			n = h = 0;
 		}
 	}
-	return http_writev_all(r->ipcFd, iov, n);
+	return 0;
 }
 
 /* Write the buffered response.  A failure means the client went away. */
@@ -246,7 +247,6 @@ http_write(struct nv_req *req)
 	FCGX_Request *r = req->fcgx;
 	const char *head;
 	size_t blen;
-	int rc;
 
 	blen = strcmp(req->method, "HEAD") != 0 ? req->body_len : 0;
 	head = nv_arena_printf(req->arena,
@@ -261,14 +261,7 @@ http_write(struct nv_req *req)
 	    "application/json; charset=utf-8", (unsigned long)req->body_len,
 	    req->request_id,
 	    req->headers != NULL ? req->headers : "");
-	rc = http_records(req->arena, r, head, strlen(head), req->body, blen);
-	if (rc < 0 && errno == 0) {
-		/* Larger than one writev: libfcgi's stream, 8 KB at a time. */
-		rc = FCGX_PutStr(head, (int)strlen(head), r->out);
-		if (rc >= 0 && blen > 0)
-			rc = FCGX_PutStr(req->body, (int)blen, r->out);
-	}
-	if (rc < 0)
+	if (http_records(r, head, strlen(head), req->body, blen) < 0)
 		nv_log_info("client went away while writing the response");
 }
 

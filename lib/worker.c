@@ -310,7 +310,7 @@ static const struct nv_stmt w_dealerships = {
  * each, at most 500 a turn.  The limit is a scalar subquery so the scan
  * is a range of leads_inbox_idx, not the dealership's whole history.
  *
- * Planned on every run (t.once), never prepared: the planner folds
+ * Run with nv_db_exec_unprepared, never cached: the planner folds
  * current_setting('app.current_dealership_id') into its estimates, so a
  * plan cached while sweeping a dealership with ten leads (a nested loop
  * reading all of the dealership's conversations for each lead) was kept
@@ -534,7 +534,6 @@ struct w_tx {
 	const struct nv_stmt	*st2;	/* optional second statement */
 	const char		*params2[10];
 	PGresult		*res2;
-	bool			 once;	/* st unprepared: planned for this run */
 };
 
 static enum nv_err
@@ -543,9 +542,7 @@ w_tx_work(struct nv_arena *a, struct nv_diag *d, void *arg)
 	struct w_tx *t = arg;
 	enum nv_err rc;
 
-	rc = t->once ? nv_db_exec_once(a, d, t->st->sql, t->st->nparams,
-	    t->params, &t->res) : nv_db_exec(a, d, t->st, t->params, &t->res);
-	if (rc != NV_OK)
+	if ((rc = nv_db_exec(a, d, t->st, t->params, &t->res)) != NV_OK)
 		return rc;
 	if (t->st2 != NULL)
 		rc = nv_db_exec(a, d, t->st2, t->params2, &t->res2);
@@ -1361,6 +1358,14 @@ w_sweep_start(struct nv_arena *a)
 		    PQgetvalue(t.res, i, 0));
 }
 
+static enum nv_err
+w_sweep_work(struct nv_arena *a, struct nv_diag *d, void *arg)
+{
+	struct w_tx *t = arg;
+
+	return nv_db_exec_unprepared(a, d, t->st, t->params, &t->res);
+}
+
 /* Sweep the next dealership of the round, if any; 1 when one was. */
 static int
 w_sweep_step(struct nv_arena *a)
@@ -1376,8 +1381,7 @@ w_sweep_step(struct nv_arena *a)
 	w_ctx.actor = "worker";
 	memset(&t, 0, sizeof(t));
 	t.st = &w_sweep;
-	t.once = true;
-	(void)w_exec(a, &d, &t);
+	(void)nv_db_tx(a, &d, &w_ctx, w_sweep_work, &t);
 	return 1;
 }
 

@@ -441,11 +441,10 @@ field() { sed -n "s/^BENCH .*\\b$1=\\([0-9]*\\).*/\\1/p" "$2" | tail -n 1; }
 # the cluster's superuser: the service user over the socket.
 say "checkpoint before measuring"
 t="$(nv_now_ms)"
-if nv_is_root; then
-	(cd / && runuser -u norvalt -- psql -X -q -h "$STATE/run/pg" -p "$NORVALT_TEST_PG_PORT" -d norvalt -c CHECKPOINT) || echo "    (CHECKPOINT failed; measuring anyway)"
-else
-	psql -X -q -h "$STATE/run/pg" -p "$NORVALT_TEST_PG_PORT" -d norvalt -c CHECKPOINT || echo "    (CHECKPOINT failed; measuring anyway)"
-fi
+as_su=()
+nv_is_root && as_su=(runuser -u norvalt --)
+(cd / && "${as_su[@]}" psql -X -q -h "$STATE/run/pg" -p "$NORVALT_TEST_PG_PORT" -d norvalt -c CHECKPOINT) ||
+	echo "    (CHECKPOINT failed; measuring anyway)"
 echo "    done ($(elapsed "$t"))"
 
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -821,16 +821,33 @@ START_TEST(follow_up_reminder_once)
 }
 END_TEST
 
-/* A dealership with the given id, made by the owner (ids sort the sweep). */
+/* sql (up to three parameters) as the owner, in dealer's context. */
 static void
-owner_dealer(PGconn *owner, const char *id, const char *name, const char *org)
+owner_in(PGconn *owner, const char *dealer, const char *sql, const char *p1,
+    const char *p2, const char *p3)
 {
 	PQclear(nv_test_exec(owner, "BEGIN", NULL));
 	PQclear(nv_test_exec(owner, "SELECT set_config("
-	    "'app.current_dealership_id', $1, true)", id, NULL));
-	PQclear(nv_test_exec(owner, "INSERT INTO dealerships (id, name,"
-	    " clerk_org_id) VALUES ($1::uuid, $2, $3)", id, name, org, NULL));
+	    "'app.current_dealership_id', $1, true)", dealer, NULL));
+	PQclear(nv_test_exec(owner, sql, p1, p2, p3, NULL));
 	PQclear(nv_test_exec(owner, "COMMIT", NULL));
+}
+
+/*
+ * A dealership of this run whose id starts with prefix (24 characters;
+ * ids order the sweep), made by the owner; its id into out.
+ */
+static void
+owner_dealer(PGconn *owner, const char *prefix, const char *word, char *out)
+{
+	char org[64], name[64];
+
+	snprintf(out, 40, "%.24s%02x%02x%02x%02x%02x%02x", prefix, tag[0],
+	    tag[1], tag[2], tag[3], tag[4], tag[5]);
+	snprintf(org, sizeof(org), "org_wt%s_%s", word, tag);
+	snprintf(name, sizeof(name), "%s %s", word, tag);
+	owner_in(owner, out, "INSERT INTO dealerships (id, name, clerk_org_id)"
+	    " VALUES ($1::uuid, $2, $3)", out, name, org);
 }
 
 /*
@@ -847,29 +864,18 @@ START_TEST(sweep_plans_for_large_dealership)
 	const char *env[] = { "NORVALT_WORKER_SWEEP_S=1",
 	    "NORVALT_WORKER_POLL_MS=100", "NORVALT_DB_STATEMENT_TIMEOUT_MS=1500",
 	    NULL };
-	char small[40], big[40], rep[40], user[64], org[64], name[64];
-	char logpath[1024], *log;
+	char small[40], big[40], rep[40], user[64], logpath[1024], *log, *v;
 	size_t logstart;
 	PGconn *owner;
-	PGresult *r;
 	pid_t w;
-	char *v;
 
 	/*
 	 * An empty dealership that sorts before every other one, so it is
 	 * swept first, and a large one that sorts after them.
 	 */
 	owner = nv_test_connect(nv_test_env("NORVALT_DATABASE_OWNER_URL"));
-	snprintf(small, sizeof(small), "00000000-0000-4000-8000-%02x%02x%02x"
-	    "%02x%02x%02x", tag[0], tag[1], tag[2], tag[3], tag[4], tag[5]);
-	snprintf(org, sizeof(org), "org_wtsmall_%s", tag);
-	snprintf(name, sizeof(name), "Smabil %s", tag);
-	owner_dealer(owner, small, name, org);
-	snprintf(big, sizeof(big), "ffffffff-ffff-4fff-8fff-%02x%02x%02x%02x"
-	    "%02x%02x", tag[0], tag[1], tag[2], tag[3], tag[4], tag[5]);
-	snprintf(org, sizeof(org), "org_wtbig_%s", tag);
-	snprintf(name, sizeof(name), "Storbil %s", tag);
-	owner_dealer(owner, big, name, org);
+	owner_dealer(owner, "00000000-0000-4000-8000-", "small", small);
+	owner_dealer(owner, "ffffffff-ffff-4fff-8fff-", "big", big);
 	snprintf(user, sizeof(user), "user_wtbig_rep_%s", tag);
 	mkuser(big, user, "sales_rep", rep);
 	/* 4,000 leads waiting two hours, each with the customer's message. */
@@ -884,8 +890,7 @@ START_TEST(sweep_plans_for_large_dealership)
 	    " 'inbound', 'email', 'customer', 'Hei', 'delivered' FROM l"
 	    " RETURNING 1", tag, rep, NULL);
 	free(v);
-	r = nv_test_exec(owner, "ANALYZE leads, conversations", NULL);
-	PQclear(r);
+	PQclear(nv_test_exec(owner, "ANALYZE leads, conversations", NULL));
 
 	snprintf(logpath, sizeof(logpath), "%s/../log/worker-test.log",
 	    nv_test_env("NORVALT_OUTBOX_DIR"));
@@ -906,19 +911,11 @@ START_TEST(sweep_plans_for_large_dealership)
 	free(log);
 
 	/* Out of the way of the other cases: no more sweeps, no jobs. */
-	PQclear(nv_test_exec(owner, "BEGIN", NULL));
-	PQclear(nv_test_exec(owner, "SELECT set_config("
-	    "'app.current_dealership_id', $1, true)", big, NULL));
-	PQclear(nv_test_exec(owner, "DELETE FROM jobs", NULL));
-	PQclear(nv_test_exec(owner, "UPDATE dealerships SET active = false",
-	    NULL));
-	PQclear(nv_test_exec(owner, "COMMIT", NULL));
-	PQclear(nv_test_exec(owner, "BEGIN", NULL));
-	PQclear(nv_test_exec(owner, "SELECT set_config("
-	    "'app.current_dealership_id', $1, true)", small, NULL));
-	PQclear(nv_test_exec(owner, "UPDATE dealerships SET active = false",
-	    NULL));
-	PQclear(nv_test_exec(owner, "COMMIT", NULL));
+	owner_in(owner, big, "DELETE FROM jobs", NULL, NULL, NULL);
+	owner_in(owner, big, "UPDATE dealerships SET active = false", NULL,
+	    NULL, NULL);
+	owner_in(owner, small, "UPDATE dealerships SET active = false", NULL,
+	    NULL, NULL);
 	PQfinish(owner);
 }
 END_TEST
