@@ -84,12 +84,13 @@ static const struct nv_stmt w_claim = {
 };
 
 /*
- * Everything a reply or a send needs, as one JSON document: the lead, the
- * dealership's name and settings, whether its phone opted out of SMS, the
- * inbound message answered ($2, else the newest), the outbound message of
- * an earlier attempt ($3) and up to three matching vehicles in stock: a
- * model named in the vehicle interest (else the message) ranks before a
- * make, both compared as whole words.
+ * Everything a reply or a send needs, as one JSON document: the lead (with
+ * the vehicle it names by id, as "year make model"), the dealership's name
+ * and settings, whether its phone opted out of SMS, the inbound message
+ * answered ($2, else the newest), the outbound message of an earlier
+ * attempt ($3) and up to three matching vehicles in stock: a model named
+ * in the vehicle interest (else the message) ranks (0) before a make (1),
+ * both compared as whole words.
  */
 static const struct nv_stmt w_load = {
 	"w_load",
@@ -98,7 +99,10 @@ static const struct nv_stmt w_load = {
 	"  'last_name', l.last_name, 'email', l.email, 'phone', l.phone,"
 	"  'source', l.source, 'status', l.status,"
 	"  'vehicle_interest', l.vehicle_interest, 'message', l.message,"
-	"  'assigned_to', l.assigned_to, 'ai_paused', l.ai_paused),"
+	"  'assigned_to', l.assigned_to, 'ai_paused', l.ai_paused,"
+	"  'vehicle', (SELECT concat_ws(' ', v.year, v.make, v.model)"
+	"   FROM vehicles v WHERE v.dealership_id = l.dealership_id"
+	"    AND v.id = l.vehicle_id)),"
 	" 'dealership', json_build_object('name', d.name,"
 	"  'settings', d.settings - 'webhook_secret'),"
 	" 'opted_out', EXISTS (SELECT 1 FROM sms_optouts o"
@@ -116,7 +120,8 @@ static const struct nv_stmt w_load = {
 	"   AND c.id = $3::uuid AND c.lead_id = l.id),"
 	" 'stock', (SELECT coalesce(json_agg(json_build_object("
 	"   'make', s.make, 'model', s.model, 'year', s.year,"
-	"   'price_ore', s.price_ore) ORDER BY s.rank, s.price_ore), '[]')"
+	"   'price_ore', s.price_ore, 'rank', s.rank)"
+	"   ORDER BY s.rank, s.price_ore), '[]')"
 	"  FROM (SELECT v.make, v.model, v.year, v.price_ore,"
 	"    CASE WHEN w.t LIKE '% ' || regexp_replace(lower(v.model),"
 	"     '[^[:alnum:]]+', ' ', 'g') || ' %' THEN 0 ELSE 1 END AS rank"
@@ -267,6 +272,14 @@ static const struct nv_stmt w_rr_assign = {
 	"   'user_id', ul.user_id, 'event', 'assigned') FROM ul RETURNING id)"
 	" SELECT ul.user_id, (SELECT count(*) FROM n) FROM ul",
 	1
+};
+
+/* Round robin's lock alone, when no w_sent takes it (see w_end_work). */
+static const struct nv_stmt w_rr_lock = {
+	"w_rr_lock",
+	"SELECT pg_advisory_xact_lock(hashtextextended("
+	"  'round_robin:' || " W_TENANT "::text, 0))",
+	0
 };
 
 /* A notify job for the lead's ($1) assigned rep about event $2. */
@@ -556,27 +569,78 @@ w_exec(struct nv_arena *a, struct nv_diag *d, struct w_tx *t)
 	return nv_db_tx(a, d, &w_ctx, w_tx_work, t);
 }
 
+/*
+ * The end of a job that sent nothing: done (fail NULL), or a failed attempt
+ * (fail holds w_fail's parameters).  With assign, once the job is over for
+ * good, the lead is still given to a rep round robin: a reply job that
+ * could not answer (no channel left, the last attempt failed, a person
+ * took the lead over) must not also leave the lead without a person, and
+ * those leads need one most.
+ */
+struct w_end {
+	const struct w_job	*job;
+	const char *const	*fail;
+	bool			 assign;
+};
+
+static enum nv_err
+w_end_work(struct nv_arena *a, struct nv_diag *d, void *arg)
+{
+	struct w_end *e = arg;
+	const char *params[2];
+	PGresult *res;
+	enum nv_err rc;
+	bool held;
+
+	if (e->fail != NULL) {
+		if ((rc = nv_db_exec(a, d, &w_fail, e->fail, &res)) != NV_OK)
+			return rc;
+		held = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+	} else {
+		params[0] = e->job->id;
+		params[1] = w_opts->id;
+		if ((rc = nv_db_exec(a, d, &w_done, params, &res)) != NV_OK)
+			return rc;
+		held = PQntuples(res) > 0;
+	}
+	if (!held || !e->assign)	/* another worker has it now */
+		return NV_OK;
+	params[0] = e->job->lead_id;
+	if ((rc = nv_db_exec(a, d, &w_rr_lock, params, &res)) != NV_OK)
+		return rc;
+	return nv_db_exec(a, d, &w_rr_assign, params, &res);
+}
+
+/* Done with nothing (more) to send; assign: see w_end. */
+static enum nv_err
+w_job_end(struct nv_arena *a, struct nv_diag *d, const struct w_job *job,
+    bool assign)
+{
+	struct w_end e;
+
+	e.job = job;
+	e.fail = NULL;
+	e.assign = assign && job->lead_id != NULL;
+	return nv_db_tx(a, d, &w_ctx, w_end_work, &e);
+}
+
 static enum nv_err
 w_job_done(struct nv_arena *a, struct nv_diag *d, const struct w_job *job)
 {
-	struct w_tx t;
-
-	memset(&t, 0, sizeof(t));
-	t.st = &w_done;
-	t.params[0] = job->id;
-	t.params[1] = w_opts->id;
-	return w_exec(a, d, &t);
+	return w_job_end(a, d, job, false);
 }
 
 /*
  * A failed attempt: retried after the backoff, or final (permanent, or
- * the last attempt) for the job and the message msg_id (may be NULL).
+ * the last attempt) for the job and the message msg_id (may be NULL);
+ * assign: see w_end.
  */
 static enum nv_err
-w_job_fail(struct nv_arena *a, struct nv_diag *d, const struct w_job *job,
-    const char *msg_id, const char *why, bool permanent)
+w_job_fail_as(struct nv_arena *a, struct nv_diag *d, const struct w_job *job,
+    const char *msg_id, const char *why, bool permanent, bool assign)
 {
-	struct w_tx t;
+	const char *params[6];
+	struct w_end e;
 	bool final = permanent || job->attempts >= job->max_attempts;
 	long delay = final ? 0 : nv_compose_backoff_ms(job->attempts,
 	    w_opts->retry_base_ms, (unsigned)random());
@@ -584,15 +648,23 @@ w_job_fail(struct nv_arena *a, struct nv_diag *d, const struct w_job *job,
 	nv_log_warn("job %s (%s) attempt %d/%d failed%s: %s", job->id,
 	    job->kind, job->attempts, job->max_attempts, final ? " for good" :
 	    "", why);
-	memset(&t, 0, sizeof(t));
-	t.st = &w_fail;
-	t.params[0] = job->id;
-	t.params[1] = msg_id;
-	t.params[2] = why;
-	t.params[3] = final ? "true" : "false";
-	t.params[4] = nv_arena_printf(a, "%ld", delay);
-	t.params[5] = w_opts->id;
-	return w_exec(a, d, &t);
+	params[0] = job->id;
+	params[1] = msg_id;
+	params[2] = why;
+	params[3] = final ? "true" : "false";
+	params[4] = nv_arena_printf(a, "%ld", delay);
+	params[5] = w_opts->id;
+	e.job = job;
+	e.fail = params;
+	e.assign = final && assign && job->lead_id != NULL;
+	return nv_db_tx(a, d, &w_ctx, w_end_work, &e);
+}
+
+static enum nv_err
+w_job_fail(struct nv_arena *a, struct nv_diag *d, const struct w_job *job,
+    const char *msg_id, const char *why, bool permanent)
+{
+	return w_job_fail_as(a, d, job, msg_id, why, permanent, false);
 }
 
 /* The job's payload member key as a string, or NULL. */
@@ -688,6 +760,31 @@ w_stock(const cJSON *doc, struct nv_compose_vehicle *v)
 }
 
 /*
+ * The car the lead asked about: its vehicle interest, else the vehicle it
+ * names by id, else a car in stock whose model its message names (the
+ * first of doc.stock, rank 0).  NULL: the template says "the car".
+ */
+static const char *
+w_vehicle(struct nv_arena *a, const cJSON *doc)
+{
+	const cJSON *lead = cJSON_GetObjectItemCaseSensitive(doc, "lead");
+	const cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+	    doc, "stock"), 0);
+	const cJSON *rank = cJSON_GetObjectItemCaseSensitive(s, "rank");
+	const char *v;
+
+	if ((v = w_str(lead, "vehicle_interest")) != NULL && *v != '\0')
+		return v;
+	if ((v = w_str(lead, "vehicle")) != NULL && *v != '\0')
+		return v;
+	if (cJSON_IsNumber(rank) && rank->valueint == 0 &&
+	    w_str(s, "make") != NULL && w_str(s, "model") != NULL)
+		return nv_arena_cat(a, w_str(s, "make"), " ", w_str(s, "model"),
+		    (char *)NULL);
+	return NULL;
+}
+
+/*
  * Compose the reply for doc (outside any transaction): the LLM when it is
  * configured and the dealership has AI on, else (or when it fails) the
  * template.  *how is "llm" or "template".
@@ -717,7 +814,7 @@ w_compose(struct nv_arena *a, const cJSON *doc, bool follow_up,
 	c.lang = nv_compose_language(w_str(settings, "language"), message);
 	c.dealership = w_str(dealer, "name");
 	c.first_name = w_str(lead, "first_name");
-	c.vehicle = w_str(lead, "vehicle_interest");
+	c.vehicle = w_vehicle(a, doc);
 	c.message = message;
 	c.tone = w_str(settings, "tone");
 	c.nstock = w_stock(doc, stock);
@@ -876,9 +973,10 @@ w_send_stored(struct nv_arena *a, struct nv_diag *d, const struct w_job *job,
 	enum nv_err rc;
 
 	if (out->to == NULL)
-		return w_job_fail(a, d, job, out->id, nv_arena_cat(a, "the lead "
-		    "has no ", strcmp(out->channel, "sms") == 0 ? "phone number"
-		    : "e-mail address", " any more", (char *)NULL), true);
+		return w_job_fail_as(a, d, job, out->id, nv_arena_cat(a, "the "
+		    "lead has no ", strcmp(out->channel, "sms") == 0 ?
+		    "phone number" : "e-mail address", " any more",
+		    (char *)NULL), true, assign);
 	if (!attempted) {
 		memset(&t, 0, sizeof(t));
 		t.st = &w_attempt;
@@ -894,9 +992,9 @@ w_send_stored(struct nv_arena *a, struct nv_diag *d, const struct w_job *job,
 	nv_diag_reset(&sd);
 	rc = w_deliver(a, &sd, job, out, &pid, &via);
 	if (rc != NV_OK)
-		return w_job_fail(a, d, job, out->id, sd.msg[0] != '\0' ?
+		return w_job_fail_as(a, d, job, out->id, sd.msg[0] != '\0' ?
 		    sd.msg : "delivery failed", rc == NV_ERR_VALIDATION ||
-		    rc == NV_ERR_CONFIG);
+		    rc == NV_ERR_CONFIG, assign);
 	memset(&f, 0, sizeof(f));
 	f.job = job;
 	f.msg_id = out->id;
@@ -939,7 +1037,7 @@ w_reply(struct nv_arena *a, struct nv_diag *d, const struct w_job *job)
 	if (cJSON_IsObject(out_msg)) {
 		status = w_str(out_msg, "status");
 		if (status == NULL || strcmp(status, "queued") != 0)
-			return w_job_done(a, d, job);
+			return w_job_end(a, d, job, want_assign);
 		w_out_from_stored(a, doc, out_msg, &out);
 		return w_send_stored(a, d, job, &out, false, want_assign,
 		    follow_up);
@@ -957,6 +1055,13 @@ w_reply(struct nv_arena *a, struct nv_diag *d, const struct w_job *job)
 		t.params2[0] = job->id;
 		t.params2[1] = w_opts->id;
 		return w_exec(a, d, &t);
+	}
+
+	if (!follow_up && w_bool(lead, "ai_paused")) {
+		/* A person took the lead over before its first reply. */
+		nv_log_info("job %s: no first reply: AI replies are paused on "
+		    "the lead", job->id);
+		return w_job_end(a, d, job, want_assign);
 	}
 
 	body = w_compose(a, doc, follow_up, &lang, &how, &llm_error);
@@ -989,7 +1094,7 @@ w_reply(struct nv_arena *a, struct nv_diag *d, const struct w_job *job)
 		    "lost to another worker");
 	if (channel == NULL) {
 		nv_log_info("job %s: no reply sent: %s", job->id, why);
-		return w_job_done(a, d, job);
+		return w_job_end(a, d, job, want_assign);
 	}
 	memset(&out, 0, sizeof(out));
 	out.kind = "message";

@@ -593,6 +593,15 @@ START_TEST(sms_opt_out_honoured)
 	    " $1::uuid AND sender = 'ai'", lead, NULL, NULL);
 	ck_assert_str_eq(err, "recipient opted out");
 	free(err);
+	/* Nobody could answer it automatically: a person gets it, and is told. */
+	err = val_in(d1, "SELECT assigned_to FROM leads WHERE id = $1::uuid",
+	    lead, NULL, NULL);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_str_eq(err, rep1);
+	free(err);
+	ck_assert_int_eq(wait_count(5000, 1, d1, "SELECT count(*) FROM jobs"
+	    " WHERE lead_id = $1::uuid AND kind = 'notify'"
+	    " AND payload->>'event' = 'assigned'", lead, NULL), 1);
 	free(lead);
 
 	/* With an e-mail address as well: answered by e-mail instead. */
@@ -607,6 +616,68 @@ START_TEST(sms_opt_out_honoured)
 	    " conversations WHERE lead_id = $1::uuid AND sender = 'ai'"
 	    " AND status = 'sent' AND channel = 'email'", lead, NULL), 1);
 	free(lead);
+}
+END_TEST
+
+/* A person took the lead over before the worker got to it: no AI reply. */
+START_TEST(paused_before_first_reply)
+{
+	char email[128], *lead, *job, *v;
+
+	snprintf(email, sizeof(email), "pause.%s@example.no", tag);
+	lead = val_in(d1, "WITH l AS (INSERT INTO leads (dealership_id,"
+	    " first_name, email, source, message, ai_paused) VALUES"
+	    " (get_current_dealership_context(), 'Pause', $1, 'web_form',"
+	    " 'Hei', true) RETURNING id, dealership_id), j AS (INSERT INTO jobs"
+	    " (dealership_id, kind, lead_id) SELECT dealership_id, 'reply', id"
+	    " FROM l) SELECT id FROM l", email, NULL, NULL);
+	job = val_in(d1, "SELECT id FROM jobs WHERE lead_id = $1::uuid", lead,
+	    NULL, NULL);
+	ck_assert_int_eq(wait_count(10000, 1, d1, "SELECT count(*) FROM jobs"
+	    " WHERE id = $1::uuid AND status = 'done'", job, NULL), 1);
+	ck_assert_int_eq(count_in(d1, "SELECT count(*) FROM conversations"
+	    " WHERE lead_id = $1::uuid", lead, NULL), 0);
+	v = val_in(d1, "SELECT assigned_to FROM leads WHERE id = $1::uuid",
+	    lead, NULL, NULL);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_str_eq(v, rep1);
+	free(v);
+	free(job);
+	free(lead);
+}
+END_TEST
+
+/* The car is named from the lead's vehicle, else the model its message names. */
+START_TEST(reply_names_the_car)
+{
+	char json[512], want[256], *lead, *body, *veh;
+
+	veh = val_in(d1, "SELECT id FROM vehicles WHERE model = 'EX30'", NULL,
+	    NULL, NULL);
+	ck_assert_ptr_nonnull(veh);
+	lead = val_in(d1, "WITH l AS (INSERT INTO leads (dealership_id,"
+	    " first_name, email, source, vehicle_id) VALUES"
+	    " (get_current_dealership_context(), 'Vera', 'vera.' || $1 ||"
+	    " '@example.no', 'web_form', $2::uuid) RETURNING id, dealership_id),"
+	    " j AS (INSERT INTO jobs (dealership_id, kind, lead_id) SELECT"
+	    " dealership_id, 'reply', id FROM l) SELECT id FROM l", tag, veh,
+	    NULL);
+	body = ai_body(d1, lead, 10000);
+	snprintf(want, sizeof(want), "Bilhuset %s om 2025 Volvo EX30", tag);
+	ck_assert_msg(strstr(body, want) != NULL, "%s", body);
+	free(body);
+	free(lead);
+
+	snprintf(json, sizeof(json), "{\"phone\": \"+4791%06u\", \"message\":"
+	    " \"Hei, er Model 3 fortsatt ledig?\"}",
+	    (unsigned)time(NULL) % 1000000u);
+	lead = post_lead(d1, json);
+	body = ai_body(d1, lead, 10000);
+	snprintf(want, sizeof(want), "Bilhuset %s om Tesla Model 3", tag);
+	ck_assert_msg(strstr(body, want) != NULL, "%s", body);
+	free(body);
+	free(lead);
+	free(veh);
 }
 END_TEST
 
@@ -641,6 +712,10 @@ START_TEST(failed_after_max_attempts)
 	    " WHERE lead_id = $1::uuid AND sender = 'ai' AND status = 'failed'"
 	    " AND error LIKE 'outbox %' AND (metadata->>'send_attempts')::int"
 	    " = 3", lead, NULL), 1);
+	/* The reply failed for good; the lead still went to the rep. */
+	ck_assert_int_eq(count_in(d1, "SELECT count(*) FROM leads WHERE id ="
+	    " $1::uuid AND assigned_to = $2::uuid AND status = 'new'"
+	    " AND first_response_at IS NULL", lead, rep1), 1);
 
 	snprintf(user, sizeof(user), "user_wt_mgr_%s", tag);
 	snprintf(org, sizeof(org), "org_wt1_%s", tag);
@@ -964,6 +1039,8 @@ worker_suite(void)
 	tcase_add_test(core, human_reply_pauses_ai);
 	tcase_add_test(core, follow_up_when_not_paused);
 	tcase_add_test(core, sms_opt_out_honoured);
+	tcase_add_test(core, paused_before_first_reply);
+	tcase_add_test(core, reply_names_the_car);
 	suite_add_tcase(s, core);
 
 	tcase_add_unchecked_fixture(own, setup_all, NULL);
