@@ -44,10 +44,12 @@ adf_check(struct nv_req *req, const struct nv_dealership_pub *pub, void *arg,
 		return nv_req_fail(req, NV_ERR_UNAUTHORIZED, "X-Norvalt-"
 		    "Signature is missing or does not match the body");
 
+	/* application/x-adf+xml: the type the ADF document suggests. */
 	if (!nv_req_ctype_is(req, "application/xml") &&
-	    !nv_req_ctype_is(req, "text/xml"))
-		return nv_req_fail(req, NV_ERR_MEDIA_TYPE,
-		    "the body must be application/xml or text/xml");
+	    !nv_req_ctype_is(req, "text/xml") &&
+	    !nv_req_ctype_is(req, "application/x-adf+xml"))
+		return nv_req_fail(req, NV_ERR_MEDIA_TYPE, "the body must be "
+		    "application/xml, text/xml or application/x-adf+xml");
 
 	key = nv_req_env(req, "HTTP_IDEMPOTENCY_KEY");
 	if (key != NULL && (*key == '\0' || strlen(key) > NV_INTAKE_KEY_MAX ||

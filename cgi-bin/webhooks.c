@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/rand.h>
 
 #include "../lib/config.h"
 #include "../lib/db.h"
@@ -297,15 +298,30 @@ form_check(struct nv_req *req, const struct nv_dealership_pub *pub,
 static enum nv_err
 form_post(struct nv_req *req)
 {
-	static const char honey[] = "{\"lead_id\":null,\"accepted\":true}";
 	struct nv_intake_answer ans;
+	unsigned char r[16];
 	enum nv_err rc;
+	char *honey;
 
 	if ((rc = nv_intake_webhook(req, FORM_SCOPE, form_check, NULL,
 	    &ans)) != NV_OK)
 		return rc;
-	if (ans.skipped)
-		return nv_req_json(req, 200, honey, sizeof(honey) - 1);
+	if (ans.skipped) {
+		/*
+		 * The answer a real lead gets, with a random (version 4) id
+		 * that names nothing, so a bot cannot tell it was caught.
+		 */
+		if (RAND_bytes(r, sizeof(r)) != 1)
+			return nv_req_fail(req, NV_ERR_INTERNAL, "no random "
+			    "bytes");
+		r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+		r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+		honey = nv_arena_printf(req->arena, "{\"lead_id\":\"%02x%02x"
+		    "%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x"
+		    "%02x\",\"duplicate\":false}", r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
+		    r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+		return nv_req_json(req, 201, honey, strlen(honey));
+	}
 	return nv_req_json(req, ans.status, ans.body, strlen(ans.body));
 }
 

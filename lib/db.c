@@ -170,10 +170,39 @@ nv_db_classify(const PGresult *res)
  * text goes to the log (primary message only: DETAIL can hold row values,
  * which are personal data); the caller gets a generic message.
  */
+/*
+ * The request field a constraint guards, from its name as the schema spells
+ * them (table_field_key, table_field_check): "vehicles_vin_key" on vehicles
+ * is "vin".  Any other name is given as it is.
+ */
+static const char *
+db_field(char *buf, size_t size, const char *constraint, const char *table)
+{
+	static const char *const suffix[] = { "_key", "_check" };
+	size_t n, t, i, s;
+
+	n = strlen(constraint);
+	t = table != NULL ? strlen(table) : 0;
+	if (t == 0 || n <= t + 1 || strncmp(constraint, table, t) != 0 ||
+	    constraint[t] != '_')
+		return constraint;
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		s = strlen(suffix[i]);
+		if (n > t + 1 + s && strcmp(constraint + n - s, suffix[i]) == 0 &&
+		    n - s - t - 1 < size) {
+			memcpy(buf, constraint + t + 1, n - s - t - 1);
+			buf[n - s - t - 1] = '\0';
+			return buf;
+		}
+	}
+	return constraint;
+}
+
 static enum nv_err
 db_fail(struct nv_diag *d, const char *what, PGresult *res)
 {
-	const char *state, *msg, *constraint, *column;
+	const char *state, *msg, *constraint, *column, *table;
+	char field[64];
 	enum nv_err rc;
 
 	rc = nv_db_classify(res);
@@ -185,6 +214,8 @@ db_fail(struct nv_diag *d, const char *what, PGresult *res)
 	constraint = res != NULL ? PQresultErrorField(res,
 	    PG_DIAG_CONSTRAINT_NAME) : NULL;
 	column = res != NULL ? PQresultErrorField(res, PG_DIAG_COLUMN_NAME) :
+	    NULL;
+	table = res != NULL ? PQresultErrorField(res, PG_DIAG_TABLE_NAME) :
 	    NULL;
 
 	nv_log(rc == NV_ERR_INTERNAL || rc == NV_ERR_UNAVAILABLE ?
@@ -200,12 +231,14 @@ db_fail(struct nv_diag *d, const char *what, PGresult *res)
 	case NV_ERR_CONFLICT:
 		nv_diag_set(d, rc, "a conflicting record already exists");
 		if (constraint != NULL)
-			nv_diag_field(d, constraint, "must be unique");
+			nv_diag_field(d, db_field(field, sizeof(field),
+			    constraint, table), "must be unique");
 		break;
 	case NV_ERR_VALIDATION:
 		nv_diag_set(d, rc, "the value was refused by the database");
 		if (column != NULL || constraint != NULL)
-			nv_diag_field(d, column != NULL ? column : constraint,
+			nv_diag_field(d, column != NULL ? column :
+			    db_field(field, sizeof(field), constraint, table),
 			    "violates %s", constraint != NULL ? constraint :
 			    "a constraint");
 		break;

@@ -390,11 +390,9 @@ nv_intake_webhook(struct nv_req *req, const char *actor, nv_intake_check check,
 	assert(actor != NULL && check != NULL);
 	memset(out, 0, sizeof(*out));
 	id = nv_req_param(req, "dealership_id");
-	if (id == NULL || !nv_valid_uuid(id)) {
-		nv_diag_field(&req->diag, "dealership_id", "must be a uuid");
-		return nv_req_fail(req, NV_ERR_BAD_REQUEST,
-		    "dealership_id is not a valid id");
-	}
+	if (id == NULL || !nv_valid_uuid(id))	/* no dealership has it */
+		return nv_req_fail(req, NV_ERR_NOT_FOUND,
+		    "dealership not found");
 	memset(&h, 0, sizeof(h));
 	h.req = req;
 	h.actor = actor;

@@ -592,10 +592,10 @@ START_TEST(bad_bodies)
 	expect("PATCH", "/api/vehicles/" TESLA_M3, "{\"year\": \"2020\"}", u,
 	    422, "validation_failed", "year");
 
-	/* A VIN already in this dealership's stock is a conflict... */
+	/* A VIN already in this dealership's stock is a conflict, on vin... */
 	expect("POST", "/api/vehicles", "{\"make\": \"Tesla\", \"model\":"
 	    " \"Model 3\", \"vin\": \"LRW3E7FA9SC123401\"}", u, 409, "conflict",
-	    NULL);
+	    "vin");
 	/* ...but another dealership may hold the same car. */
 	free(create("user_vw_admin", "{\"make\": \"Tesla\", \"model\":"
 	    " \"Model 3\", \"vin\": \"LRW3E7FA9SC123401\"}"));

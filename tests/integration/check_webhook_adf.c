@@ -319,6 +319,10 @@ START_TEST(adf_creates_lead)
 	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
 	ck_assert_ptr_nonnull(strstr(r.body, "\"duplicate\":true"));
 	nv_test_http_free(&r);
+	/* Labelled with the type the ADF document itself suggests. */
+	post(TESLA, body, "application/x-adf+xml", NULL, NULL, &r);
+	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+	nv_test_http_free(&r);
 	ck_assert_int_eq(leads_with_email(TESLA, email), 1);
 }
 END_TEST
@@ -477,7 +481,7 @@ START_TEST(request_errors)
 	free(big);
 
 	post("not-a-uuid", body, XML, NULL, NULL, &r);
-	ck_assert_int_eq(r.status, 400);
+	ck_assert_int_eq(r.status, 404);
 	nv_test_http_free(&r);
 
 	post("99999999-9999-4999-8999-999999999999", body, XML, NULL, NULL,

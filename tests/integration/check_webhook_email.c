@@ -676,8 +676,8 @@ START_TEST(request_errors)
 	nv_test_http_free(&r);
 
 	post("not-a-uuid", body, FORM, &r);
-	ck_assert_int_eq(r.status, 400);
-	nv_test_assert_error(r.body, "bad_request");
+	ck_assert_int_eq(r.status, 404);
+	nv_test_assert_error(r.body, "not_found");
 	nv_test_http_free(&r);
 
 	/* multipart without its boundary parameter; without the end */

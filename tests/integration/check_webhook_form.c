@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "../testutil.h"
+#include "../../lib/valid.h"
 
 #define TESLA		"11111111-1111-4111-8111-111111111111"
 #define VW		"22222222-2222-4222-8222-222222222222"
@@ -679,23 +680,85 @@ START_TEST(duplicate_queues_follow_up_job)
 }
 END_TEST
 
+/* A website's own script may post: the browser's preflight, then CORS. */
+START_TEST(browser_may_post)
+{
+	const char *pre[] = { "Origin: https://www.bilhuset.example",
+	    "Access-Control-Request-Method: POST",
+	    "Access-Control-Request-Headers: content-type, idempotency-key",
+	    NULL };
+	struct nv_test_http r;
+	char email[128], body[512], *id;
+
+	nv_test_http("OPTIONS", "/webhooks/form/" TESLA, NULL, 0, pre, &r);
+	ck_assert_msg(r.status == 204, "%ld %s", r.status, r.headers);
+	ck_assert_ptr_nonnull(strstr(r.headers,
+	    "Access-Control-Allow-Origin: *"));
+	ck_assert_ptr_nonnull(strstr(r.headers,
+	    "Access-Control-Allow-Methods: POST"));
+	ck_assert_ptr_nonnull(strstr(r.headers, "Content-Type, "
+	    "Idempotency-Key"));
+	ck_assert_ptr_nonnull(strstr(r.headers, "X-Request-Id: "));
+	nv_test_http_free(&r);
+
+	mkemail(email, sizeof(email), "cors");
+	snprintf(body, sizeof(body), "{\"email\": \"%s\"}", email);
+	post(TESLA, body, "application/json", "Origin: https://www.bilhuset."
+	    "example", NULL, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	ck_assert_ptr_nonnull(strstr(r.headers,
+	    "Access-Control-Allow-Origin: *"));
+	ck_assert_ptr_nonnull(strstr(r.headers,
+	    "Access-Control-Expose-Headers: X-Request-Id"));
+	ck_assert_ptr_nonnull(strstr(r.headers, "X-Request-Id: "));
+	id = lead_id_of(&r);
+	ck_assert_ptr_nonnull(id);
+	free(id);
+	nv_test_http_free(&r);
+
+	/* The authenticated API stays closed to other origins. */
+	nv_test_http("OPTIONS", "/api/leads", NULL, 0, pre, &r);
+	ck_assert_ptr_null(strstr(r.headers, "Access-Control-Allow"));
+	nv_test_http_free(&r);
+}
+END_TEST
+
 START_TEST(honeypot_stores_nothing)
 {
 	struct nv_test_http r;
-	char email[128], body[512], key[128];
+	char email[128], body[512], key[128], path[128], *id, *id2, *auth;
+	const char *hdrs[2];
 
 	mkemail(email, sizeof(email), "bot");
 	snprintf(body, sizeof(body), "{\"email\": \"%s\", \"website\":"
 	    " \"http://spam.example\"}", email);
 	snprintf(key, sizeof(key), "Idempotency-Key: %s-bot", tag);
 	post(TESLA, body, "application/json", key, NULL, &r);
-	ck_assert_int_eq(r.status, 200);
-	ck_assert_str_eq(r.body, "{\"lead_id\":null,\"accepted\":true}");
+	/* Looks like a new lead to the bot: 201, an id, not a duplicate. */
+	ck_assert_int_eq(r.status, 201);
+	id = lead_id_of(&r);
+	ck_assert_ptr_nonnull(id);
+	ck_assert(nv_valid_uuid(id));
+	ck_assert_ptr_nonnull(strstr(r.body, "\"duplicate\":false"));
 	nv_test_http_free(&r);
 	snprintf(body, sizeof(body), "email=%s&website=x", email);
 	post(TESLA, body, "application/x-www-form-urlencoded", NULL, NULL, &r);
-	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(r.status, 201);
+	id2 = lead_id_of(&r);
+	ck_assert_ptr_nonnull(id2);
+	ck_assert_str_ne(id, id2);
 	nv_test_http_free(&r);
+	/* The id names nothing. */
+	snprintf(path, sizeof(path), "/api/leads/%s", id);
+	auth = nv_test_auth_header(MGR, MGR_ORG);
+	hdrs[0] = auth;
+	hdrs[1] = NULL;
+	nv_test_http("GET", path, NULL, 0, hdrs, &r);
+	ck_assert_int_eq(r.status, 404);
+	nv_test_http_free(&r);
+	free(auth);
+	free(id);
+	free(id2);
 	ck_assert_int_eq(leads_with_email(TESLA, email), 0);
 	ck_assert_int_eq(count_in(TESLA, "SELECT count(*) FROM idempotency_keys"
 	    " WHERE key = $1", key + 17, NULL), 0);
@@ -782,9 +845,10 @@ START_TEST(request_errors)
 	nv_test_http_free(&r);
 	free(big);
 
+	/* Not even an id: no dealership has it (SPEC: unknown is 404). */
 	post_json("not-a-uuid", "{\"email\": \"x@example.no\"}", &r);
-	ck_assert_int_eq(r.status, 400);
-	nv_test_assert_error(r.body, "bad_request");
+	ck_assert_int_eq(r.status, 404);
+	nv_test_assert_error(r.body, "not_found");
 	nv_test_http_free(&r);
 
 	post_json("99999999-9999-4999-8999-999999999999",
@@ -896,6 +960,7 @@ webhook_form_suite(void)
 	tcase_add_test(core, duplicate_joins_existing_lead);
 	tcase_add_test(core, duplicate_queues_follow_up_job);
 	tcase_add_test(core, honeypot_stores_nothing);
+	tcase_add_test(core, browser_may_post);
 	suite_add_tcase(s, core);
 
 	tcase_add_unchecked_fixture(errors, NULL, teardown_all);

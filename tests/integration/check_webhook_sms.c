@@ -574,7 +574,7 @@ START_TEST(unknown_dealership_is_404)
 }
 END_TEST
 
-START_TEST(malformed_dealership_is_400)
+START_TEST(malformed_dealership_is_404)
 {
 	struct nv_test_http r;
 	char phone[32], sid[64];
@@ -583,8 +583,8 @@ START_TEST(malformed_dealership_is_400)
 	mksid(sid, sizeof(sid), 80);
 	sms_full("not-a-uuid", "not-a-uuid", phone, "Hei", sid,
 	    "application/x-www-form-urlencoded", NULL, &r);
-	ck_assert_msg(r.status == 400, "%ld %s", r.status, r.body);
-	nv_test_assert_error(r.body, "bad_request");
+	ck_assert_msg(r.status == 404, "%ld %s", r.status, r.body);
+	nv_test_assert_error(r.body, "not_found");
 	nv_test_http_free(&r);
 }
 END_TEST
@@ -695,7 +695,7 @@ webhook_sms_suite(void)
 	tcase_add_test(errors, signature_missing_or_bad_is_401);
 	tcase_add_test(errors, wrong_content_type_is_415);
 	tcase_add_test(errors, unknown_dealership_is_404);
-	tcase_add_test(errors, malformed_dealership_is_400);
+	tcase_add_test(errors, malformed_dealership_is_404);
 	tcase_add_test(errors, sender_not_a_phone_is_422);
 	tcase_add_test(errors, get_is_405);
 	tcase_add_test(errors, no_auth_token_is_503);
