@@ -281,16 +281,41 @@ nv_lead_get(struct nv_arena *a, struct nv_diag *d, const char *id, char **out)
 	return nv_model_by_id(a, d, &lead_select, id, "lead", out);
 }
 
-/* "%term%" with LIKE's wildcards in term escaped. */
+/*
+ * Whether term is a phone number as people write it ("900 00 101",
+ * "+47 900-00-101", "(0047) 900 00 101"): only digits and those separators,
+ * at least three digits.  Phones are stored in E.164, without separators.
+ */
+static bool
+lead_phone_like(const char *term)
+{
+	size_t digits = 0;
+
+	for (; *term != '\0'; term++) {
+		if (*term >= '0' && *term <= '9')
+			digits++;
+		else if (strchr(" +-().", *term) == NULL)
+			return false;
+	}
+	return digits >= 3;
+}
+
+/*
+ * "%term%" with LIKE's wildcards in term escaped; a phone number loses its
+ * separators (names and e-mail addresses hold no such text to miss).
+ */
 static char *
 lead_like(struct nv_arena *a, const char *term)
 {
 	size_t n = strlen(term), i, o = 0;
+	bool phone = lead_phone_like(term);
 	char *p;
 
 	p = nv_arena_alloc(a, n * 2 + 3);
 	p[o++] = '%';
 	for (i = 0; i < n; i++) {
+		if (phone && strchr(" -().", term[i]) != NULL)
+			continue;
 		if (term[i] == '%' || term[i] == '_' || term[i] == '\\')
 			p[o++] = '\\';
 		p[o++] = term[i];

@@ -854,6 +854,13 @@ START_TEST(list_filters)
 	assert_list(MGR, q, (const char *const[]){ l[1], NULL });
 	snprintf(q, sizeof(q), "q=%%2B47%s", phone + 3);
 	assert_list(MGR, q, (const char *const[]){ l[1], NULL });
+	/* As people write it: "+47 998 76 543", "998-76-543". */
+	snprintf(q, sizeof(q), "q=%%2B47%%20%.3s%%20%.2s%%20%.3s", phone + 3,
+	    phone + 6, phone + 8);
+	assert_list(MGR, q, (const char *const[]){ l[1], NULL });
+	snprintf(q, sizeof(q), "q=%.3s-%.2s-%.3s", phone + 3, phone + 6,
+	    phone + 8);
+	assert_list(MGR, q, (const char *const[]){ l[1], NULL });
 	snprintf(q, sizeof(q), "q=Bravo%%20%s", tag);
 	assert_list(MGR, q, (const char *const[]){ l[1], NULL });
 	snprintf(q, sizeof(q), "q=alpha+%s", tag);
