@@ -11,6 +11,8 @@
  *                   it through nv_intake_submit.
  *   notify          {"user_id", "event", "lead_id"} tell a rep (e-mail
  *                   and/or SMS per users.notification_preferences).
+ *   erase_outbox    {"lead_id"} the lead was erased (GDPR): its lines
+ *                   leave the outbox log.
  *
  * Never a second, different reply.  A reply is composed outside any
  * transaction (an LLM call may take seconds).  Then one transaction stores
@@ -47,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -67,6 +70,7 @@
 #include "meta.h"
 #include "rls.h"
 #include "sms.h"
+#include "valid.h"
 #include "worker.h"
 
 #define W_TENANT \
@@ -421,6 +425,36 @@ w_mail_from(void)
  * Without a directory configured it is var/outbox under the working
  * directory.
  */
+/*
+ * The outbox for appending, under a shared lock: an erasure (w_erase)
+ * rewrites the file under an exclusive one and renames the new file over
+ * it, so a writer that waited for the lock checks it still holds the file
+ * the path names, else opens again.  -1 with errno on failure.
+ */
+static int
+w_outbox_open(const char *dir, const char *path)
+{
+	struct stat fs, ps;
+	int fd, tries;
+
+	for (tries = 0; tries < 10; tries++) {
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0600);
+		if (fd < 0 && errno == ENOENT && mkdir(dir, 0700) == 0)
+			fd = open(path, O_WRONLY | O_APPEND | O_CREAT |
+			    O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -1;
+		if (flock(fd, LOCK_SH) == 0 && fstat(fd, &fs) == 0 &&
+		    stat(path, &ps) == 0 && fs.st_ino == ps.st_ino &&
+		    fs.st_dev == ps.st_dev)
+			return fd;
+		close(fd);
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
 static enum nv_err
 w_outbox(struct nv_arena *a, struct nv_diag *d, const struct w_job *job,
     const struct w_out *out)
@@ -467,11 +501,7 @@ w_outbox(struct nv_arena *a, struct nv_diag *d, const struct w_job *job,
 	cJSON_Delete(o);
 
 	path = nv_arena_cat(a, dir, "/outbox.jsonl", (char *)NULL);
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == ENOENT && mkdir(dir, 0700) == 0)
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-		    0600);
-	if (fd < 0)
+	if ((fd = w_outbox_open(dir, path)) < 0)
 		return nv_diag_set(d, NV_ERR_UNAVAILABLE, "outbox %s: %s", path,
 		    strerror(errno));
 	len = strlen(line);
@@ -672,6 +702,73 @@ static const char *
 w_payload(const struct w_job *job, const char *key)
 {
 	return w_str(job->payload, key);
+}
+
+/*
+ * GDPR erasure of a lead (DELETE /api/leads/{id}) reaches the outbox too:
+ * every line of that lead -- replies, human replies, notifications to reps
+ * naming the person -- goes.  The file is copied without them to a new one
+ * beside it and renamed over it, under an exclusive lock (see
+ * w_outbox_open), so a crash leaves the old file or the new one.
+ */
+static enum nv_err
+w_erase(struct nv_arena *a, struct nv_diag *d, const struct w_job *job)
+{
+	const char *dir = nv_config_str(NV_CFG_OUTBOX_DIR);
+	const char *lead = w_payload(job, "lead_id");
+	char *path, *tmp, *needle, *line = NULL;
+	size_t cap = 0, dropped = 0;
+	FILE *in = NULL, *out = NULL;
+	ssize_t n;
+	int fd, ofd = -1;
+	bool ok = false;
+
+	if (lead == NULL || !nv_valid_uuid(lead))
+		return w_job_fail(a, d, job, NULL, "the job names no lead",
+		    true);
+	if (dir == NULL || *dir == '\0')
+		dir = "var/outbox";
+	path = nv_arena_cat(a, dir, "/outbox.jsonl", (char *)NULL);
+	tmp = nv_arena_cat(a, dir, "/outbox.jsonl.erase", (char *)NULL);
+	needle = nv_arena_cat(a, "\"lead_id\":\"", lead, "\"", (char *)NULL);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)	/* nothing was ever kept */
+			return w_job_done(a, d, job);
+		return w_job_fail(a, d, job, NULL, nv_arena_printf(a,
+		    "outbox %s: %s", path, strerror(errno)), false);
+	}
+	if (flock(fd, LOCK_EX) != 0 || (in = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return w_job_fail(a, d, job, NULL, nv_arena_printf(a,
+		    "outbox %s: %s", path, strerror(errno)), false);
+	}
+	ofd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (ofd >= 0 && (out = fdopen(ofd, "w")) != NULL) {
+		ofd = -1;
+		while ((n = getline(&line, &cap, in)) > 0) {
+			if (strstr(line, needle) != NULL) {
+				dropped++;
+				continue;
+			}
+			if (fwrite(line, 1, (size_t)n, out) != (size_t)n)
+				break;
+		}
+		ok = !ferror(in) && !ferror(out) && fflush(out) == 0 &&
+		    fsync(fileno(out)) == 0;
+		ok = fclose(out) == 0 && ok;
+		ok = ok && (dropped == 0 || rename(tmp, path) == 0);
+	}
+	if (ofd >= 0)
+		close(ofd);
+	if (!ok || dropped == 0)
+		unlink(tmp);
+	free(line);
+	fclose(in);	/* and the lock */
+	if (!ok)
+		return w_job_fail(a, d, job, NULL, nv_arena_printf(a,
+		    "outbox %s: could not rewrite it", path), false);
+	nv_log_info("outbox: %zu line(s) of an erased lead removed", dropped);
+	return w_job_done(a, d, job);
 }
 
 /* ------------------------------------------------------------- replies */
@@ -1416,6 +1513,8 @@ w_one(struct nv_arena *a, struct nv_diag *d, bool *got)
 		rc = w_notify(a, d, &job);
 	else if (strcmp(job.kind, "facebook_fetch") == 0)
 		rc = w_facebook(a, d, &job);
+	else if (strcmp(job.kind, "erase_outbox") == 0)
+		rc = w_erase(a, d, &job);
 	else
 		rc = w_job_fail(a, d, &job, NULL, "unknown job kind", true);
 

@@ -110,7 +110,13 @@ static const struct nv_stmt lead_export_stmt = {
 
 static const struct nv_stmt lead_delete_stmt = {
 	"lead_delete",
-	"DELETE FROM leads l WHERE l.id = $1::uuid RETURNING l.id",
+	"WITH l AS (DELETE FROM leads l WHERE l.id = $1::uuid"
+	"  RETURNING l.id, l.dealership_id),"
+	/* Erasure reaches the worker's outbox log too (no lead: it is gone). */
+	" j AS (INSERT INTO jobs (dealership_id, kind, payload)"
+	"  SELECT l.dealership_id, 'erase_outbox', jsonb_build_object("
+	"   'lead_id', l.id) FROM l)"
+	" SELECT l.id FROM l",
 	1
 };
 

@@ -619,6 +619,80 @@ START_TEST(sms_opt_out_honoured)
 }
 END_TEST
 
+/* Poll until the outbox holds (want) or lacks (!want) needle; whether it did. */
+static int
+outbox_wait(const char *needle, int want, long ms)
+{
+	char path[1024], *box;
+	long waited = 0;
+	int has;
+
+	snprintf(path, sizeof(path), "%s/outbox.jsonl",
+	    nv_test_env("NORVALT_OUTBOX_DIR"));
+	for (;;) {
+		box = slurp(path);
+		has = strstr(box, needle) != NULL;
+		free(box);
+		if (has == want || waited >= ms)
+			return has == want;
+		usleep(50 * 1000);
+		waited += 50;
+	}
+}
+
+/* GDPR erasure takes the lead's lines out of the outbox log as well. */
+START_TEST(erasure_reaches_the_outbox)
+{
+	char json[512], needle[128], other[128], path[128], user[64], org[64];
+	char *gone, *kept, *auth, *body;
+	const char *hdrs[2];
+	struct nv_test_http r;
+
+	snprintf(json, sizeof(json), "{\"name\": \"Glemt Person\", \"email\":"
+	    " \"glemt.%s@example.no\"}", tag);
+	gone = post_lead(d1, json);
+	snprintf(json, sizeof(json), "{\"name\": \"Husket Person\", \"email\":"
+	    " \"husket.%s@example.no\"}", tag);
+	kept = post_lead(d1, json);
+	free(ai_body(d1, gone, 10000));
+	free(ai_body(d1, kept, 10000));
+	snprintf(needle, sizeof(needle), "\"lead_id\":\"%s\"", gone);
+	snprintf(other, sizeof(other), "\"lead_id\":\"%s\"", kept);
+	/* The reply and the rep's notification (it names the person). */
+	ck_assert_int_eq(wait_count(5000, 1, d1, "SELECT count(*) FROM jobs"
+	    " WHERE lead_id = $1::uuid AND kind = 'notify' AND status = 'done'",
+	    gone, NULL), 1);
+	ck_assert(outbox_wait(needle, 1, 5000));
+	ck_assert(outbox_wait("Glemt Person", 1, 5000));
+
+	snprintf(user, sizeof(user), "user_wt_mgr_%s", tag);
+	snprintf(org, sizeof(org), "org_wt1_%s", tag);
+	auth = nv_test_auth_header(user, org);
+	hdrs[0] = auth;
+	hdrs[1] = NULL;
+	snprintf(path, sizeof(path), "/api/leads/%s", gone);
+	nv_test_http("DELETE", path, NULL, 0, hdrs, &r);
+	ck_assert_msg(r.status == 204, "%ld %s", r.status, r.body);
+	nv_test_http_free(&r);
+	free(auth);
+
+	ck_assert_msg(outbox_wait(needle, 0, 10000), "the erased lead's "
+	    "lines are still in the outbox");
+	ck_assert(outbox_wait("Glemt Person", 0, 1000));
+	snprintf(json, sizeof(json), "glemt.%s@example.no", tag);
+	ck_assert(outbox_wait(json, 0, 1000));
+	/* Everyone else's stay. */
+	ck_assert(outbox_wait(other, 1, 1000));
+	body = val_in(d1, "SELECT status FROM jobs WHERE kind = 'erase_outbox'"
+	    " AND payload->>'lead_id' = $1", gone, NULL, NULL);
+	ck_assert_ptr_nonnull(body);
+	ck_assert_str_eq(body, "done");
+	free(body);
+	free(gone);
+	free(kept);
+}
+END_TEST
+
 /* A person took the lead over before the worker got to it: no AI reply. */
 START_TEST(paused_before_first_reply)
 {
@@ -1041,6 +1115,7 @@ worker_suite(void)
 	tcase_add_test(core, sms_opt_out_honoured);
 	tcase_add_test(core, paused_before_first_reply);
 	tcase_add_test(core, reply_names_the_car);
+	tcase_add_test(core, erasure_reaches_the_outbox);
 	suite_add_tcase(s, core);
 
 	tcase_add_unchecked_fixture(own, setup_all, NULL);
