@@ -11,17 +11,18 @@
  * (503).  The ids are read from the raw text (lib/meta), never through a
  * double.  Each leadgen change's page_id names a dealership through
  * settings.facebook_page_id (database, definer function); an unknown or
- * inactive Page is logged and skipped.  The lead's fields come from the
- * Graph API, then lib/intake takes it in with the leadgen_id as its
- * idempotency key, so Meta's retries are harmless.  When Graph cannot be
- * reached, or does not answer within NORVALT_META_FETCH_BUDGET_MS (2 s),
- * the change becomes a 'facebook_fetch' job for the worker, so nothing is
- * lost and Meta still gets its 200 promptly: it retries non-2xx answers
- * for hours and then disables the subscription, and a slow Graph must not
- * hold a FastCGI worker for the 10 s a fetch may take.  A fast Graph (the
- * usual case) still files the lead inline, so the first reply is not
- * delayed by the worker's polling.  Only a database failure
- * is answered with an error (Meta retries; the keys make that safe).
+ * inactive Page is logged and skipped.
+ *
+ * The webhook never calls the Graph API (SPEC section 1: webhooks never
+ * wait on a provider).  Each valid change becomes a 'facebook_fetch' job,
+ * one per leadgen_id while one is queued or running, and Meta gets its
+ * 200 at once: it retries non-2xx answers for hours and then disables
+ * the subscription, and a batch of up to 1000 changes must not hold a
+ * FastCGI worker for a Graph round trip each.  norvalt-worker fetches
+ * the lead and files it through lib/intake with the leadgen_id as its
+ * idempotency key, so Meta's retries are harmless.  Only a database
+ * failure is answered with an error (Meta retries; the keys make that
+ * safe).
  */
 #include <stdbool.h>
 #include <string.h>
@@ -29,7 +30,6 @@
 
 #include "../lib/config.h"
 #include "../lib/http.h"
-#include "../lib/intake.h"
 #include "../lib/log.h"
 #include "../lib/meta.h"
 #include "../lib/rls.h"
@@ -70,19 +70,17 @@ fb_verify(struct nv_req *req)
 }
 
 /*
- * Take one leadgen change in: *leads or *queued is incremented when it
- * was.  Only a database failure is returned; everything else is logged.
+ * Queue one leadgen change for the worker; *queued is incremented when it
+ * was.  page and dealer cache the last Page looked up, since a
+ * notification's changes mostly name the same one.  Only a database
+ * failure is returned; everything else is logged and skipped.
  */
 static enum nv_err
-fb_change(struct nv_req *req, const struct nv_meta_change *ch, int *leads,
-    int *queued)
+fb_change(struct nv_req *req, const struct nv_meta_change *ch,
+    const char **page, const char **dealer, int *queued)
 {
-	struct nv_intake_answer ans;
-	struct nv_intake_lead lead;
 	struct nv_diag d;
 	struct nv_rls_ctx ctx;
-	const char *dealer;
-	char *json;
 	enum nv_err rc;
 	int active;
 
@@ -92,55 +90,34 @@ fb_change(struct nv_req *req, const struct nv_meta_change *ch, int *leads,
 		    "leadgen_id skipped");
 		return NV_OK;
 	}
-	rc = nv_meta_page_dealership(req->arena, &d, ch->page_id, &dealer,
-	    &active);
-	if (rc == NV_ERR_NOT_FOUND || (rc == NV_OK && !active)) {
+	if (*page == NULL || ch->page_id == NULL ||
+	    strcmp(*page, ch->page_id) != 0) {
+		*page = ch->page_id;
+		*dealer = NULL;
+		rc = nv_meta_page_dealership(req->arena, &d, ch->page_id,
+		    dealer, &active);
+		if (rc == NV_OK && !active)
+			*dealer = NULL;
+		else if (rc != NV_OK && rc != NV_ERR_NOT_FOUND) {
+			*page = NULL;
+			return nv_req_fail(req, rc, "the dealership of the "
+			    "page could not be read");
+		}
+	}
+	if (*dealer == NULL) {
 		nv_log_warn("facebook: lead %s for page %s skipped: no active "
 		    "dealership has this page", ch->leadgen_id,
 		    nv_meta_id_ok(ch->page_id) ? ch->page_id : "(invalid)");
 		return NV_OK;
 	}
-	if (rc != NV_OK)
-		return nv_req_fail(req, rc, "the dealership of the page could "
-		    "not be read");
-	req->tenant = dealer;
+	req->tenant = *dealer;
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.dealership_id = dealer;
+	ctx.dealership_id = *dealer;
 	ctx.actor = NV_META_SCOPE;
 	ctx.request_id = req->request_id;
-
-	rc = nv_meta_fetch_within(req->arena, &d,
-	    nv_config_str(NV_CFG_META_GRAPH_URL),
-	    nv_config_str(NV_CFG_META_PAGE_TOKEN), ch->leadgen_id,
-	    nv_config_int(NV_CFG_META_FETCH_BUDGET_MS), &json);
-	if (rc == NV_OK)
-		rc = nv_meta_lead(req->arena, &d, json, ch, &lead);
-	if (rc == NV_ERR_VALIDATION) {
-		nv_log_warn("facebook: lead %s skipped: %s", ch->leadgen_id,
-		    d.msg);
-		return NV_OK;
-	}
-	if (rc != NV_OK) {
-		nv_log_warn("facebook: lead %s queued for the worker: %s",
-		    ch->leadgen_id, d.msg);
-		memset(&d, 0, sizeof(d));
-		if ((rc = nv_meta_queue_fetch(req->arena, &d, &ctx, ch)) !=
-		    NV_OK)
-			return nv_req_fail(req, rc, "the lead could not be "
-			    "queued");
-		(*queued)++;
-		return NV_OK;
-	}
-	rc = nv_intake_submit(req->arena, &d, &ctx, &lead, NV_META_SCOPE,
-	    ch->leadgen_id, &ans);
-	if (rc == NV_ERR_VALIDATION) {
-		nv_log_warn("facebook: lead %s refused: %s", ch->leadgen_id,
-		    d.msg);
-		return NV_OK;
-	}
-	if (rc != NV_OK)
-		return nv_req_fail(req, rc, "the lead could not be stored");
-	(*leads)++;
+	if ((rc = nv_meta_queue_fetch(req->arena, &d, &ctx, ch)) != NV_OK)
+		return nv_req_fail(req, rc, "the lead could not be queued");
+	(*queued)++;
 	return NV_OK;
 }
 
@@ -149,9 +126,10 @@ fb_post(struct nv_req *req)
 {
 	struct nv_meta_change *ch;
 	const char *secret, *body;
+	const char *page = NULL, *dealer = NULL;
 	enum nv_err rc;
 	size_t len, n, i;
-	int leads = 0, queued = 0;
+	int queued = 0;
 	char *out;
 
 	secret = nv_config_str(NV_CFG_META_APP_SECRET);
@@ -176,11 +154,12 @@ fb_post(struct nv_req *req)
 	for (i = 0; i < n; i++) {
 		if (ch[i].field == NULL || strcmp(ch[i].field, "leadgen") != 0)
 			continue;
-		if ((rc = fb_change(req, &ch[i], &leads, &queued)) != NV_OK)
+		if ((rc = fb_change(req, &ch[i], &page, &dealer, &queued)) !=
+		    NV_OK)
 			return rc;
 	}
-	out = nv_arena_printf(req->arena, "{\"received\":true,\"leads\":%d,"
-	    "\"queued\":%d}", leads, queued);
+	out = nv_arena_printf(req->arena, "{\"received\":true,\"queued\":%d}",
+	    queued);
 	return nv_req_json(req, 200, out, strlen(out));
 }
 

@@ -50,11 +50,13 @@ static const struct nv_stmt meta_queue = {
 	"meta_queue",
 	"INSERT INTO jobs (dealership_id, kind, payload)"
 	" SELECT $1::uuid, 'facebook_fetch',"
-	"        jsonb_build_object('leadgen_id', $2::text, 'page_id', $3::text)"
+	"        jsonb_strip_nulls(jsonb_build_object('leadgen_id', $2::text,"
+	"         'page_id', $3::text, 'form_id', $4::text, 'ad_id', $5::text,"
+	"         'created_time', $6::text))"
 	"  WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = 'facebook_fetch'"
 	"        AND status IN ('queued', 'running')"
 	"        AND payload ->> 'leadgen_id' = $2::text)",
-	3
+	6
 };
 
 int
@@ -544,15 +546,6 @@ enum nv_err
 nv_meta_fetch(struct nv_arena *a, struct nv_diag *d, const char *base_url,
     const char *token, const char *leadgen_id, char **json)
 {
-	return nv_meta_fetch_within(a, d, base_url, token, leadgen_id,
-	    META_TIMEOUT * 1000, json);
-}
-
-enum nv_err
-nv_meta_fetch_within(struct nv_arena *a, struct nv_diag *d,
-    const char *base_url, const char *token, const char *leadgen_id,
-    long timeout_ms, char **json)
-{
 	struct nv_curl_buf b = NV_CURL_BUF(META_GRAPH_MAX);
 	enum nv_err rc = NV_ERR_UNAVAILABLE;
 	char *esc = NULL, *url;
@@ -562,7 +555,6 @@ nv_meta_fetch_within(struct nv_arena *a, struct nv_diag *d,
 	CURL *c = NULL;
 
 	*json = NULL;
-	assert(timeout_ms > 0);
 	if (base_url == NULL || *base_url == '\0' || token == NULL ||
 	    *token == '\0')
 		return nv_diag_set(d, NV_ERR_CONFIG, "the Graph API is not "
@@ -588,10 +580,8 @@ nv_meta_fetch_within(struct nv_arena *a, struct nv_diag *d,
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	    timeout_ms < META_CONNECT_TIMEOUT * 1000 ? timeout_ms :
-	    META_CONNECT_TIMEOUT * 1000);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, META_CONNECT_TIMEOUT);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, META_TIMEOUT);
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
 	    (curl_off_t)META_GRAPH_MAX);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "norvalt-meta");
@@ -805,12 +795,15 @@ static enum nv_err
 meta_queue_work(struct nv_arena *a, struct nv_diag *d, void *arg)
 {
 	struct meta_job *m = arg;
-	const char *params[3];
+	const char *params[6];
 	PGresult *res;
 
 	params[0] = m->dealership_id;
 	params[1] = m->ch->leadgen_id;
 	params[2] = m->ch->page_id;
+	params[3] = m->ch->form_id;
+	params[4] = m->ch->ad_id;
+	params[5] = m->ch->created_time;
 	return nv_db_exec(a, d, &meta_queue, params, &res);
 }
 

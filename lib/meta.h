@@ -71,7 +71,8 @@ enum nv_err nv_meta_changes(struct nv_arena *a, struct nv_diag *d,
 
 /*
  * GET base_url/leadgen_id?access_token=token (connect timeout 3 s, total
- * 10 s, at most 256 KiB).  On NV_OK *json holds the 200 response body, in
+ * 10 s, at most 256 KiB).  Only norvalt-worker calls it: the webhook
+ * queues a 'facebook_fetch' job instead of waiting on Graph.  On NV_OK *json holds the 200 response body, in
  * arena a.  NV_ERR_UNAVAILABLE when the request fails or the answer is not
  * 200 (the reason is logged, the token never); NV_ERR_CONFIG when base_url
  * or token is missing; NV_ERR_BAD_REQUEST when leadgen_id is not an id.
@@ -79,15 +80,6 @@ enum nv_err nv_meta_changes(struct nv_arena *a, struct nv_diag *d,
 enum nv_err nv_meta_fetch(struct nv_arena *a, struct nv_diag *d,
     const char *base_url, const char *token, const char *leadgen_id,
     char **json);
-
-/*
- * nv_meta_fetch with a total time limit of timeout_ms (> 0; the connect
- * limit is the smaller of 3 s and timeout_ms).  The webhook fetches within
- * NORVALT_META_FETCH_BUDGET_MS and queues the rest for the worker.
- */
-enum nv_err nv_meta_fetch_within(struct nv_arena *a, struct nv_diag *d,
-    const char *base_url, const char *token, const char *leadgen_id,
-    long timeout_ms, char **json);
 
 /*
  * Map a Graph lead (json: {"id", "created_time", "field_data": [...]})
@@ -103,9 +95,12 @@ enum nv_err nv_meta_lead(struct nv_arena *a, struct nv_diag *d,
     struct nv_intake_lead *out);
 
 /*
- * Queue a 'facebook_fetch' job, payload {"leadgen_id", "page_id"} (the
- * ids as strings), in the dealership of ctx, unless a queued or running
- * one for that leadgen_id exists.  Runs its own transaction.
+ * Queue a 'facebook_fetch' job in the dealership of ctx, unless a queued
+ * or running one for ch->leadgen_id exists: payload {"leadgen_id",
+ * "page_id", "form_id", "ad_id", "created_time"}, each as text exactly as
+ * the notification held it, absent members left out, so the worker builds
+ * the same lead from it that the change describes.  Runs its own
+ * transaction (its COMMIT wakes the workers: NOTIFY norvalt_jobs).
  */
 enum nv_err nv_meta_queue_fetch(struct nv_arena *a, struct nv_diag *d,
     const struct nv_rls_ctx *ctx, const struct nv_meta_change *ch);

@@ -7,8 +7,11 @@
  *                   again: a follow-up reply unless AI is paused on the
  *                   lead or off for the dealership, and the rep is told.
  *   send            {"message_id"} a human reply to deliver.
- *   facebook_fetch  {"leadgen_id", "page_id"} fetch a Meta lead and file
- *                   it through nv_intake_submit.
+ *   facebook_fetch  {"leadgen_id", "page_id", "form_id", "ad_id",
+ *                   "created_time"} (lib/meta nv_meta_queue_fetch) a Meta
+ *                   lead the webhook acknowledged: fetch it from Graph
+ *                   and file it through nv_intake_submit, keyed by
+ *                   leadgen_id.
  *   notify          {"user_id", "event", "lead_id"} tell a rep (e-mail
  *                   and/or SMS per users.notification_preferences).
  *   erase_outbox    {"lead_id"} the lead was erased (GDPR): its lines
@@ -1371,6 +1374,16 @@ w_notify(struct nv_arena *a, struct nv_diag *d, const struct w_job *job)
 
 /* -------------------------------------------------------------- facebook */
 
+/*
+ * A Meta lead the webhook acknowledged without waiting on Graph: fetch it
+ * and file it as source 'facebook' through nv_intake_submit with the
+ * leadgen_id as idempotency key (so a second job for the same lead, Meta
+ * retrying after this one finished, stores nothing twice) and with the
+ * same duplicate join as every channel.  An unreachable or refusing Graph
+ * and an answer that is not a lead are retried with backoff; a lead with
+ * neither e-mail nor phone, or Graph not configured, fails the job for
+ * good.  Returns only what w_job_done / w_job_fail return.
+ */
 static enum nv_err
 w_facebook(struct nv_arena *a, struct nv_diag *d, const struct w_job *job)
 {

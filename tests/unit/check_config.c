@@ -240,6 +240,22 @@ START_TEST(test_unknown_keys_ignored)
 }
 END_TEST
 
+/*
+ * A variable Norvalt no longer reads (NORVALT_META_FETCH_BUDGET_MS went
+ * when the Facebook webhook stopped fetching from Graph) may still sit in
+ * someone's .env or environment, with any value: it must not stop the
+ * program.
+ */
+START_TEST(test_removed_keys_ignored)
+{
+	config_write_env("NORVALT_META_FETCH_BUDGET_MS=2000\n"
+	    "NORVALT_PORT=9595\n");
+	setenv("NORVALT_META_FETCH_BUDGET_MS", "not a number", 1);
+	config_load_ok();
+	ck_assert_int_eq(nv_config_int(NV_CFG_PORT), 9595);
+}
+END_TEST
+
 START_TEST(test_dotenv_in_cwd)
 {
 	char dir[] = "/tmp/nv_check_config_dir_XXXXXX", cwd[PATH_MAX];
@@ -696,6 +712,7 @@ config_suite(void)
 	tcase_add_test(tc, test_dotenv);
 	tcase_add_test(tc, test_environment_wins);
 	tcase_add_test(tc, test_unknown_keys_ignored);
+	tcase_add_test(tc, test_removed_keys_ignored);
 	tcase_add_test(tc, test_dotenv_in_cwd);
 	tcase_add_test(tc, test_reload_starts_over);
 	tcase_add_test(tc, test_key_file);
