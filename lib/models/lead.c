@@ -35,11 +35,21 @@ const char *const nv_lead_sources[] = {
 #define LEAD_DOC NV_LEAD_DOC
 #define LEAD_JSON NV_LEAD_JSON
 
+/*
+ * The lead and, when it is stored as 'new', its reply job: SPEC 7's "a new
+ * lead queues a reply job in the same transaction", the same row
+ * nv_intake_submit (migration 012) queues for a webhook lead (kind
+ * 'reply', payload {}, run_at now), so the worker answers, assigns and
+ * times it alike.  A lead entered with another status (an import of a
+ * won deal) gets no auto-reply.  One statement: the job costs no round
+ * trip, and a failed insert leaves neither row.  The lead INSERT stays
+ * plain, so its BEFORE triggers (013's doc) run as before.
+ */
 static const struct nv_stmt lead_insert = {
 	"lead_insert",
-	"INSERT INTO leads AS l (dealership_id, first_name, last_name, email,"
-	"  phone, source, status, vehicle_id, vehicle_interest, message,"
-	"  assigned_to, notes, consent, metadata)"
+	"WITH l AS (INSERT INTO leads AS l (dealership_id, first_name,"
+	"  last_name, email, phone, source, status, vehicle_id,"
+	"  vehicle_interest, message, assigned_to, notes, consent, metadata)"
 	" SELECT NULLIF(current_setting('app.current_dealership_id', true),"
 	"  '')::uuid, j->>'first_name', j->>'last_name', j->>'email',"
 	"  j->>'phone', coalesce(j->>'source', 'manual'),"
@@ -48,7 +58,11 @@ static const struct nv_stmt lead_insert = {
 	"  j->>'notes', coalesce(j->'consent', '{}'),"
 	"  coalesce(j->'metadata', '{}')"
 	" FROM (SELECT $1::jsonb AS j) s"
-	" RETURNING " LEAD_DOC,
+	" RETURNING l.dealership_id, l.id, l.status, " LEAD_DOC "),"
+	" r AS (INSERT INTO jobs (dealership_id, kind, lead_id, payload)"
+	" SELECT l.dealership_id, 'reply', l.id, '{}'::jsonb FROM l"
+	"  WHERE l.status = 'new')"
+	" SELECT " LEAD_DOC " FROM l",
 	1
 };
 

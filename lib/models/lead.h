@@ -45,6 +45,8 @@ struct nv_lead_page {
  * Create a lead from a JSON object: first_name, last_name, email, phone,
  * source (default "manual"), status, vehicle_id, vehicle_interest, message,
  * assigned_to, notes, consent, metadata.  At least one of email or phone.
+ * A lead stored with status "new" (the default) gets its 'reply' job for
+ * the worker in the same statement; any other status gets none.
  * NV_ERR_VALIDATION names each bad field (unknown fields included).
  */
 enum nv_err nv_lead_create(struct nv_arena *a, struct nv_diag *d,

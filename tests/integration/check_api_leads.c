@@ -1378,6 +1378,111 @@ START_TEST(create_lead_201)
 }
 END_TEST
 
+/*
+ * SPEC 7: a new lead queues a reply job in the same transaction, through
+ * the API as through the webhooks (nv_intake_submit, migration 012): the
+ * same row, so the worker answers, assigns and times it alike.  A lead
+ * entered with another status (an imported deal) gets no auto-reply, and
+ * a refused POST leaves no job behind.
+ */
+START_TEST(create_queues_reply_job)
+{
+	static const char *const quiet[] = {
+		"contacted", "qualified", "won", "lost"
+	};
+	struct nv_test_http r;
+	char tag[48], body[1024], extra[64], *id, *form_id;
+	long before;
+	cJSON *j;
+	size_t i;
+
+	mktag(tag, sizeof(tag), "autoreply");
+
+	/* Status omitted: the lead is new and has exactly one reply job. */
+	id = create_tagged(MGR, tag, 1, "\"vehicle_interest\": \"Model Y\"");
+	ck_assert_int_eq(count_as(TESLA, "SELECT count(*) FROM jobs WHERE"
+	    " lead_id = $1::uuid", id, NULL), 1);
+	ck_assert_int_eq(count_as(TESLA, "SELECT count(*) FROM jobs WHERE"
+	    " lead_id = $1::uuid AND dealership_id = $2::uuid"
+	    " AND kind = 'reply' AND payload = '{}'::jsonb"
+	    " AND status = 'queued' AND attempts = 0 AND locked_by IS NULL"
+	    " AND run_at <= now()", id, TESLA), 1);
+
+	/* The very job a webhook lead is given (a form post, intake). */
+	snprintf(body, sizeof(body), "{\"first_name\": \"Form\", \"last_name\":"
+	    " \"%s\", \"email\": \"%s.form@example.com\"}", tag, tag);
+	nv_test_webhook_post("form", TESLA, body, strlen(body),
+	    "application/json", NULL, NULL, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	j = parse(&r);
+	form_id = strdup(str(j, "lead_id"));
+	cJSON_Delete(j);
+	nv_test_http_free(&r);
+	ck_assert_int_eq(count_as(TESLA, "SELECT count(*) FROM jobs a, jobs b"
+	    " WHERE a.lead_id = $1::uuid AND b.lead_id = $2::uuid"
+	    " AND (a.dealership_id, a.kind, a.payload, a.status, a.attempts,"
+	    "  a.max_attempts, a.run_at = a.created_at)"
+	    " IS NOT DISTINCT FROM (b.dealership_id, b.kind, b.payload,"
+	    "  b.status, b.attempts, b.max_attempts, b.run_at = b.created_at)",
+	    id, form_id), 1);
+	free(form_id);
+	free(id);
+
+	/* "new" given: the same. */
+	id = create_tagged(MGR, tag, 2, "\"status\": \"new\"");
+	ck_assert_int_eq(count_as(TESLA, "SELECT count(*) FROM jobs WHERE"
+	    " lead_id = $1::uuid AND kind = 'reply'", id, NULL), 1);
+	free(id);
+
+	/* In the caller's own dealership. */
+	id = create_tagged(VWA, tag, 3, NULL);
+	ck_assert_int_eq(count_as(VW, "SELECT count(*) FROM jobs WHERE"
+	    " lead_id = $1::uuid AND kind = 'reply' AND dealership_id ="
+	    " $2::uuid", id, VW), 1);
+	ck_assert_int_eq(count_as(TESLA, "SELECT count(*) FROM jobs WHERE"
+	    " lead_id = $1::uuid", id, NULL), 0);
+	free(id);
+
+	/* Any other status: no auto-reply. */
+	for (i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++) {
+		snprintf(extra, sizeof(extra), "\"status\": \"%s\"", quiet[i]);
+		id = create_tagged(MGR, tag, 10 + (int)i, extra);
+		ck_assert_msg(count_as(TESLA, "SELECT count(*) FROM jobs WHERE"
+		    " lead_id = $1::uuid", id, NULL) == 0,
+		    "a %s lead got a job", quiet[i]);
+		ck_assert_int_eq(count_as(TESLA, "SELECT count(*) FROM leads"
+		    " WHERE id = $1::uuid AND status = $2", id, quiet[i]), 1);
+		free(id);
+	}
+
+	/*
+	 * Refused POSTs leave no job: checked before the database (a bad
+	 * e-mail), and refused by it (another dealership's user or vehicle:
+	 * the lead INSERT fails, and the job with it).
+	 */
+	before = count_as(TESLA, "SELECT count(*) FROM jobs", NULL, NULL);
+	snprintf(body, sizeof(body), "{\"email\": \"not-an-email\","
+	    " \"last_name\": \"%s\"}", tag);
+	expect("POST", "/api/leads", body, MGR, 422, "validation_failed",
+	    "email");
+	snprintf(body, sizeof(body), "{\"email\": \"%s.fk1@example.com\","
+	    " \"last_name\": \"%s\", \"assigned_to\": \"" VW_REP "\"}", tag,
+	    tag);
+	expect("POST", "/api/leads", body, MGR, 422, "validation_failed",
+	    "assigned_to");
+	snprintf(body, sizeof(body), "{\"email\": \"%s.fk2@example.com\","
+	    " \"last_name\": \"%s\", \"vehicle_id\":"
+	    " \"b2000000-0000-4000-8000-000000000001\"}", tag, tag);
+	expect("POST", "/api/leads", body, MGR, 422, "validation_failed",
+	    "vehicle_id");
+	ck_assert_int_eq(count_as(TESLA, "SELECT count(*) FROM jobs", NULL,
+	    NULL), before);
+	snprintf(body, sizeof(body), "%s.fk%%", tag);
+	ck_assert_int_eq(count_as(TESLA, "SELECT count(*) FROM leads WHERE"
+	    " email_norm LIKE $1", body, NULL), 0);
+}
+END_TEST
+
 START_TEST(create_validation)
 {
 	struct nv_test_http r;
@@ -1825,7 +1930,7 @@ START_TEST(other_dealership_is_404_for_every_verb)
 	};
 	size_t i;
 
-	/* A VW lead of ours, with a conversation and a job. */
+	/* A VW lead of ours, with a conversation and two jobs (reply, send). */
 	mktag(tag, sizeof(tag), "foreign");
 	v = create_tagged(VWA, tag, 1, "\"phone\": \"+4791234599\"");
 	snprintf(path, sizeof(path), "/api/leads/%s/messages", v);
@@ -1838,7 +1943,7 @@ START_TEST(other_dealership_is_404_for_every_verb)
 	jobs = count_as(VW, "SELECT count(*) FROM jobs WHERE"
 	    " lead_id = $1::uuid", v, NULL);
 	ck_assert_int_eq(msgs, 1);
-	ck_assert_int_eq(jobs, 1);
+	ck_assert_int_eq(jobs, 2);
 
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		const char *ids[] = { v, SEED_VW };
@@ -2263,7 +2368,7 @@ START_TEST(messages_reply)
 	ck_assert_int_eq(count_as(TESLA, "SELECT count(*) FROM conversations"
 	    " WHERE lead_id = $1::uuid", e2, NULL), 0);
 	ck_assert_int_eq(count_as(TESLA, "SELECT count(*) FROM jobs WHERE"
-	    " lead_id = $1::uuid", e2, NULL), 0);
+	    " lead_id = $1::uuid AND kind <> 'reply'", e2, NULL), 0);
 	ck_assert_int_eq(count_as(TESLA, "SELECT count(*) FROM leads WHERE"
 	    " id = $1::uuid AND NOT ai_paused", e2, NULL), 1);
 
@@ -2445,6 +2550,7 @@ api_leads_suite(void)
 	tcase_add_test(core, large_page_arrives_whole);
 	tcase_add_test(core, list_filters);
 	tcase_add_test(core, create_lead_201);
+	tcase_add_test(core, create_queues_reply_job);
 	tcase_add_test(core, patch_lead);
 	tcase_add_test(core, patch_ai_paused);
 	tcase_add_test(core, plain_sql_writes_show_in_answers);

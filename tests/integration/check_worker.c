@@ -217,6 +217,33 @@ post_lead(const char *dealer, const char *json)
 	return s;
 }
 
+/* POST a lead to /api/leads as d1's manager; the new lead's id. */
+static char *
+api_lead(const char *json)
+{
+	const char *hdrs[3];
+	struct nv_test_http r;
+	char user[64], org[64], *auth, *s;
+	cJSON *j, *id;
+
+	snprintf(user, sizeof(user), "user_wt_mgr_%s", tag);
+	snprintf(org, sizeof(org), "org_wt1_%s", tag);
+	auth = nv_test_auth_header(user, org);
+	hdrs[0] = auth;
+	hdrs[1] = "Content-Type: application/json";
+	hdrs[2] = NULL;
+	nv_test_http("POST", "/api/leads", json, strlen(json), hdrs, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	j = cJSON_Parse(r.body);
+	id = cJSON_GetObjectItemCaseSensitive(j, "id");
+	ck_assert(cJSON_IsString(id));
+	s = strdup(id->valuestring);
+	cJSON_Delete(j);
+	nv_test_http_free(&r);
+	free(auth);
+	return s;
+}
+
 /* The one ai message of lead, waited for (up to ms); its body, malloc'd. */
 static char *
 ai_body(const char *dealer, const char *lead, long ms)
@@ -567,6 +594,57 @@ START_TEST(follow_up_when_not_paused)
 	free(body);
 	free(in);
 	free(lead);
+}
+END_TEST
+
+/*
+ * A lead entered through POST /api/leads is answered like a webhook lead
+ * (SPEC 7): an ai message, its first response, contacted, assigned round
+ * robin.  One entered as won is left alone.
+ */
+START_TEST(api_lead_answered)
+{
+	char json[512], want[256], *lead, *won, *body, *v;
+
+	snprintf(json, sizeof(json), "{\"first_name\": \"Vinn\", \"email\":"
+	    " \"vinn.%s@example.no\", \"status\": \"won\"}", tag);
+	won = api_lead(json);
+	snprintf(json, sizeof(json), "{\"first_name\": \"Per\","
+	    " \"last_name\": \"Hansen\", \"email\": \"per.%s@example.no\","
+	    " \"source\": \"phone\", \"vehicle_interest\": \"Tesla Model Y\"}",
+	    tag);
+	lead = api_lead(json);
+	body = ai_body(d1, lead, 10000);
+	ck_assert_msg(strstr(body, "Hei Per!") != NULL, "%s", body);
+	snprintf(want, sizeof(want), "Bilhuset %s om Tesla Model Y", tag);
+	ck_assert_msg(strstr(body, want) != NULL, "%s", body);
+	ck_assert_int_eq(count_in(d1, "SELECT count(*) FROM conversations"
+	    " WHERE lead_id = $1::uuid AND sender = 'ai' AND status = 'sent'"
+	    " AND channel = 'email'", lead, NULL), 1);
+	ck_assert_int_eq(wait_count(5000, 1, d1, "SELECT count(*) FROM leads"
+	    " WHERE id = $1::uuid AND status = 'contacted'"
+	    " AND first_response_at IS NOT NULL"
+	    " AND first_response_seconds BETWEEN 0 AND 10", lead, NULL), 1);
+	v = val_in(d1, "SELECT assigned_to FROM leads WHERE id = $1::uuid",
+	    lead, NULL, NULL);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_str_eq(v, rep1);
+	free(v);
+	ck_assert_int_eq(count_in(d1, "SELECT count(*) FROM jobs WHERE"
+	    " lead_id = $1::uuid AND kind = 'reply' AND status = 'done'",
+	    lead, NULL), 1);
+
+	/* Queued before the new one (jobs run in run_at order): none. */
+	ck_assert_int_eq(count_in(d1, "SELECT count(*) FROM jobs WHERE"
+	    " lead_id = $1::uuid", won, NULL), 0);
+	ck_assert_int_eq(count_in(d1, "SELECT count(*) FROM conversations"
+	    " WHERE lead_id = $1::uuid", won, NULL), 0);
+	ck_assert_int_eq(count_in(d1, "SELECT count(*) FROM leads WHERE"
+	    " id = $1::uuid AND status = 'won' AND first_response_at IS NULL"
+	    " AND assigned_to IS NULL", won, NULL), 1);
+	free(body);
+	free(lead);
+	free(won);
 }
 END_TEST
 
@@ -1107,6 +1185,7 @@ worker_suite(void)
 	tcase_add_unchecked_fixture(core, stack_worker_on, stack_worker_off);
 	tcase_set_timeout(core, 60);
 	tcase_add_test(core, reply_within_seconds);
+	tcase_add_test(core, api_lead_answered);
 	tcase_add_test(core, english_lead_english_reply);
 	tcase_add_test(core, outside_hours_says_when);
 	tcase_add_test(core, custom_template);
