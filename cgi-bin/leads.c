@@ -120,6 +120,48 @@ leads_list(struct nv_req *req)
 	return nv_req_json(req, 200, body, len);
 }
 
+/*
+ * SPEC 5: managers and admins manage assignment.  A sales rep may take a
+ * lead nobody has ("assign to me") and hand back their own, never give a
+ * lead to someone else or take a colleague's: assigned_to in the body
+ * must be the rep or null, and (on a change) the lead theirs or nobody's.
+ * The first check needs no lookup; the second reads the lead, which the
+ * rep can see anyway (else it is a 404 as for any other lead).
+ */
+static enum nv_err
+leads_rep_assign(struct nv_req *req, const cJSON *in, const char *id)
+{
+	const cJSON *to = cJSON_GetObjectItemCaseSensitive(in, "assigned_to");
+	const cJSON *now;
+	cJSON *lead;
+	enum nv_err rc;
+	char *doc;
+
+	if (req->auth == NULL || req->auth->role != NV_ROLE_SALES_REP ||
+	    to == NULL)
+		return NV_OK;
+	if (cJSON_IsString(to) && strcmp(to->valuestring,
+	    req->auth->user_id) != 0)	/* (not a string: a 422 later) */
+		return nv_req_fail(req, NV_ERR_FORBIDDEN, "a sales rep can "
+		    "assign a lead only to themselves; a manager or admin "
+		    "assigns it to others");
+	if (id == NULL)
+		return NV_OK;
+	if ((rc = nv_lead_get(req->arena, &req->diag, id, &doc)) != NV_OK)
+		return rc;
+	if ((lead = cJSON_Parse(doc)) == NULL)
+		return nv_req_fail(req, NV_ERR_INTERNAL, "the lead could not "
+		    "be read");
+	now = cJSON_GetObjectItemCaseSensitive(lead, "assigned_to");
+	rc = cJSON_IsString(now) && strcmp(now->valuestring,
+	    req->auth->user_id) != 0 ? NV_ERR_FORBIDDEN : NV_OK;
+	cJSON_Delete(lead);
+	if (rc != NV_OK)
+		return nv_req_fail(req, rc, "the lead is assigned to a "
+		    "colleague; a manager or admin reassigns it");
+	return NV_OK;
+}
+
 static enum nv_err
 leads_create(struct nv_req *req)
 {
@@ -128,6 +170,8 @@ leads_create(struct nv_req *req)
 	char *out;
 
 	if ((rc = nv_req_json_body(req, &in)) != NV_OK)
+		return rc;
+	if ((rc = leads_rep_assign(req, in, NULL)) != NV_OK)
 		return rc;
 	rc = nv_lead_create(req->arena, &req->diag, in, &out);
 	if (rc != NV_OK)
@@ -155,6 +199,9 @@ leads_patch(struct nv_req *req)
 	char *out;
 
 	if ((rc = nv_req_json_body(req, &in)) != NV_OK)
+		return rc;
+	if ((rc = leads_rep_assign(req, in, nv_req_param(req, "id"))) !=
+	    NV_OK)
 		return rc;
 	rc = nv_lead_update(req->arena, &req->diag, nv_req_param(req, "id"), in,
 	    &out);

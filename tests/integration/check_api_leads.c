@@ -1350,7 +1350,7 @@ START_TEST(create_lead_201)
 	/* Phone only, every writable field, by a sales rep. */
 	snprintf(body, sizeof(body), "{\"phone\": \"+46 70 123 45 67\","
 	    " \"last_name\": \"%s\", \"source\": \"walk_in\", \"status\":"
-	    " \"qualified\", \"assigned_to\": \"" TESLA_MGR "\", \"notes\":"
+	    " \"qualified\", \"assigned_to\": \"" TESLA_REP "\", \"notes\":"
 	    " \"Kom innom\"}", tag);
 	api("POST", "/api/leads", body, REP, &r);
 	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
@@ -1360,7 +1360,7 @@ START_TEST(create_lead_201)
 	ck_assert_str_eq(str(j, "phone"), "+46701234567");
 	ck_assert_str_eq(str(j, "source"), "walk_in");
 	ck_assert_str_eq(str(j, "status"), "qualified");
-	ck_assert_str_eq(str(j, "assigned_to"), TESLA_MGR);
+	ck_assert_str_eq(str(j, "assigned_to"), TESLA_REP);
 	ck_assert_str_eq(str(j, "notes"), "Kom innom");
 	cJSON_Delete(j);
 	nv_test_http_free(&r);
@@ -1783,6 +1783,53 @@ END_TEST
  * A sales rep resumes the AI on a lead: ai_paused is writable, and a body
  * that sets it wins over the pause a status change implies.
  */
+/* SPEC 5: managers and admins manage assignment; a rep takes or hands back. */
+START_TEST(rep_assigns_only_themselves)
+{
+	char tag[48], *theirs, *open, *own;
+
+	snprintf(tag, sizeof(tag), "asg%ld", (long)getpid());
+	theirs = create_tagged(MGR, tag, 1, "\"assigned_to\": \"" TESLA_MGR
+	    "\"");
+	open = create_tagged(MGR, tag, 2, NULL);
+
+	/* A colleague's lead: not the rep's to take, but theirs to work on. */
+	expect_id("PATCH", "", theirs, "{\"assigned_to\": \"" TESLA_REP "\"}",
+	    REP, 403, "forbidden", NULL);
+	expect_id("PATCH", "", theirs, "{\"assigned_to\": null}", REP, 403,
+	    "forbidden", NULL);
+	expect_id("PATCH", "", theirs, "{\"status\": \"contacted\"}", REP, 200,
+	    NULL, NULL);
+
+	/* Nobody's lead: never to someone else; to themselves, and back. */
+	expect_id("PATCH", "", open, "{\"assigned_to\": \"" TESLA_MGR "\"}",
+	    REP, 403, "forbidden", NULL);
+	expect_id("PATCH", "", open, "{\"assigned_to\": \"" TESLA_REP "\"}",
+	    REP, 200, NULL, NULL);
+	expect_id("PATCH", "", open, "{\"assigned_to\": \"" TESLA_REP "\","
+	    " \"notes\": \"ringer i morgen\"}", REP, 200, NULL, NULL);
+	expect_id("PATCH", "", open, "{\"assigned_to\": null}", REP, 200, NULL,
+	    NULL);
+	/* Not a string: a validation error, as for anyone. */
+	expect_id("PATCH", "", open, "{\"assigned_to\": 7}", REP, 422,
+	    "validation_failed", "assigned_to");
+
+	/* Creating: to themselves or nobody. */
+	expect("POST", "/api/leads", "{\"email\": \"asg.x@example.com\","
+	    " \"assigned_to\": \"" TESLA_MGR "\"}", REP, 403, "forbidden", NULL);
+	own = create_tagged(REP, tag, 3, "\"assigned_to\": \"" TESLA_REP "\"");
+
+	/* A manager assigns anything to anyone. */
+	expect_id("PATCH", "", own, "{\"assigned_to\": \"" TESLA_MGR "\"}", MGR,
+	    200, NULL, NULL);
+	expect_id("PATCH", "", theirs, "{\"assigned_to\": \"" TESLA_REP "\"}",
+	    MGR, 200, NULL, NULL);
+	free(theirs);
+	free(open);
+	free(own);
+}
+END_TEST
+
 START_TEST(patch_ai_paused)
 {
 	struct nv_test_http r;
@@ -2553,6 +2600,7 @@ api_leads_suite(void)
 	tcase_add_test(core, create_queues_reply_job);
 	tcase_add_test(core, patch_lead);
 	tcase_add_test(core, patch_ai_paused);
+	tcase_add_test(core, rep_assigns_only_themselves);
 	tcase_add_test(core, plain_sql_writes_show_in_answers);
 	tcase_add_test(core, delete_erases_lead_and_messages);
 	tcase_add_test(core, export_by_manager);

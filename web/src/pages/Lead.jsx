@@ -170,7 +170,7 @@ export function Lead({ id, me }) {
           ) : (
             <p>
               {t('assignee')}: {lead.assigned_to ? (users[lead.assigned_to] || '…') : t('nobody')}{' '}
-              {lead.assigned_to !== me.user.id && (
+              {!lead.assigned_to && (
                 <button type="button" class="secondary" onClick={() => change({ assigned_to: me.user.id })}>{t('assignToMe')}</button>
               )}
             </p>
