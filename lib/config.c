@@ -320,9 +320,9 @@ cfg_validate(int k, struct nv_diag *d)
 		if ((strncmp(v, "http://", 7) == 0 && v[7] != '\0') ||
 		    (strncmp(v, "https://", 8) == 0 && v[8] != '\0'))
 			return NV_OK;
+		/* Not echoed: a mistyped scheme may sit before user:key@. */
 		return nv_diag_set(d, NV_ERR_CONFIG,
-		    "%s: must be an http:// or https:// URL, got \"%s\"",
-		    def->name, v);
+		    "%s: must be an http:// or https:// URL", def->name);
 	case CFG_INT:
 		errno = 0;
 		n = strtol(v, &end, 10);

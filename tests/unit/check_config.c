@@ -487,6 +487,12 @@ START_TEST(test_bad_url)
 	unsetenv("NORVALT_BASE_URL");
 	setenv("NORVALT_CLERK_JWKS_URL", "clerk.example/jwks", 1);
 	config_load_fails("NORVALT_CLERK_JWKS_URL", &d);
+	unsetenv("NORVALT_CLERK_JWKS_URL");
+	/* A mistyped scheme before credentials: named, never echoed. */
+	setenv("NORVALT_LLM_URL", "htps://user:sk-hemmelig@llm.example", 1);
+	config_load_fails("NORVALT_LLM_URL", &d);
+	ck_assert_ptr_null(strstr(d.msg, "hemmelig"));
+	unsetenv("NORVALT_LLM_URL");
 }
 END_TEST
 
