@@ -2,7 +2,7 @@
 # scripts/stack.sh - the local Norvalt stack: PostgreSQL cluster, FastCGI
 # workers (spawn-fcgi + multiwatch), the worker daemon and nginx.
 #
-#   scripts/stack.sh start|stop|status|restart-pg|restart-app|env|migrate|seed|worker-stop|worker-start [N]
+#   scripts/stack.sh start|stop|status|config|restart-pg|restart-app|env|migrate|seed|worker-stop|worker-start [N]
 #
 # Profile: NV_PROFILE=run (default; state in <repo>/var/, ports NORVALT_PORT
 # 8080 and NORVALT_PG_PORT 54321) or NV_PROFILE=test (state in <repo>/var/test/,
@@ -10,6 +10,8 @@
 # Binaries come from $NV_BUILD_ROOT (default: the repo root).
 # restart-app NAME [NORVALT_X=value ...] restarts one FastCGI group with
 # variables overridden (tests use it for "secret not configured" answers).
+# config checks the configuration start would use and says what it would
+# run with (database, webhook rate); it changes nothing.
 set -euo pipefail
 umask 022
 
@@ -17,7 +19,7 @@ umask 022
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-	echo "usage: scripts/stack.sh start|stop|status|restart-pg|restart-app|env|migrate|seed|worker-stop|worker-start   (NV_PROFILE=run|test)" >&2
+	echo "usage: scripts/stack.sh start|stop|status|config|restart-pg|restart-app|env|migrate|seed|worker-stop|worker-start   (NV_PROFILE=run|test)" >&2
 	exit 2
 }
 
@@ -455,12 +457,14 @@ write_stack_env() {
 		outbox="${NORVALT_OUTBOX_DIR:-$OUTBOX}"
 	fi
 	# The Clerk webhook's Svix secret: a fixed one for tests (they sign
-	# with it), else the configured one or a new random one.
+	# with it), else the configured one.  None configured, none is made
+	# up: the webhook answers 503 "not configured", as .env.example says
+	# (a random secret nobody knows would only turn that into a 401).
 	local clerk_secret
 	if [ "$PROFILE" = test ]; then
 		clerk_secret="whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 	else
-		clerk_secret="${NORVALT_CLERK_WEBHOOK_SECRET:-whsec_$(head -c 32 /dev/urandom | base64 -w0)}"
+		clerk_secret="${NORVALT_CLERK_WEBHOOK_SECRET:-}"
 	fi
 	q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	(
@@ -479,7 +483,7 @@ write_stack_env() {
 			echo "export NORVALT_ENV=$envname"
 			echo "export NORVALT_LOG_LEVEL=$(q "$loglevel")"
 			echo "export NORVALT_OUTBOX_DIR=$(q "$outbox")"
-			echo "export NORVALT_CLERK_WEBHOOK_SECRET=$(q "$clerk_secret")"
+			if [ -n "$clerk_secret" ]; then echo "export NORVALT_CLERK_WEBHOOK_SECRET=$(q "$clerk_secret")"; fi
 			echo "export NORVALT_DEV_LOGIN=$DEV_LOGIN"
 			if [ "$DEV_LOGIN" -eq 1 ]; then echo "export NORVALT_DEV_JWT_KEY_FILE=$(q "$DEVKEY")"; fi
 			if [ "$PROFILE" = test ]; then echo "export NORVALT_MAILGUN_SIGNING_KEY=$(q "key-test-mailgun-signing-3f9a2c71")"; fi
@@ -782,8 +786,9 @@ EOF
 	# the shipped 20 r/s per client address, or NORVALT_WEBHOOK_RATE (the
 	# test profile's default is far higher, since every test client is
 	# 127.0.0.1 and the suites post hundreds of webhooks in seconds).
-	local rate="${NORVALT_WEBHOOK_RATE:-}"
-	[ -n "$rate" ] || { [ "$PROFILE" = test ] && rate=2000r/s; }
+	# (validate_config has checked the value's syntax.)
+	local rate
+	rate="$(webhook_rate)"
 	if [ -n "$rate" ]; then
 		sed "s|rate=[0-9]*r/[sm]|rate=$rate|" "$NV_ROOT/nginx/norvalt-http.conf" \
 		    >"$NGXDIR/norvalt-http.conf"
@@ -944,6 +949,41 @@ run_seed() {
 
 # ------------------------------------------------------------- commands
 
+# The webhook rate limit nginx gets: NORVALT_WEBHOOK_RATE, else the test
+# profile's 2000r/s, else nothing (the shipped 20r/s of norvalt-http.conf).
+webhook_rate() {
+	local rate="${NORVALT_WEBHOOK_RATE:-}"
+	[ -n "$rate" ] || { [ "$PROFILE" = test ] && rate=2000r/s; }
+	printf '%s\n' "$rate"
+}
+
+# What the programs cannot check for themselves, before start touches
+# anything: one line naming the variable, and exit 1.
+validate_config() {
+	local rate="${NORVALT_WEBHOOK_RATE:-}"
+	# nginx's limit_req_zone syntax: a whole number of requests per
+	# second or per minute.  A bad value would otherwise surface as an
+	# nginx [emerg] that names no variable.
+	if [ -n "$rate" ] && ! [[ "$rate" =~ ^[1-9][0-9]{0,8}r/[sm]$ ]]; then
+		nv_die "NORVALT_WEBHOOK_RATE must be requests per second or minute per client address, like 20r/s or 600r/m (got '$rate')"
+	fi
+	return 0
+}
+
+# config: what start would run with; checks, starts nothing, writes nothing.
+cmd_config() {
+	validate_config
+	echo "profile    $PROFILE, state $STATE, nginx port $PORT"
+	if [ "$EXTERNAL_DB" -eq 1 ]; then
+		echo "database   external (DATABASE_URL; migrations and seed: NORVALT_DATABASE_OWNER_URL)"
+	else
+		echo "database   local cluster on 127.0.0.1:$PGPORT"
+	fi
+	local rate
+	rate="$(webhook_rate)"
+	echo "webhooks   rate limit ${rate:-20r/s (nginx/norvalt-http.conf)} per client address"
+}
+
 check_ports() {
 	local -a ours=()
 	local pid
@@ -994,6 +1034,7 @@ wait_ready() {
 cmd_start() {
 	local t0 bindir="" pid
 	t0="$(nv_now_ms)"
+	validate_config
 	echo "Norvalt stack, profile $PROFILE (state $STATE, binaries $NV_BUILD_ROOT)"
 	command -v nginx >/dev/null && command -v spawn-fcgi >/dev/null && [ -x /usr/bin/multiwatch ] ||
 		nv_die "nginx, spawn-fcgi or multiwatch missing; run scripts/deps.sh"
@@ -1063,6 +1104,7 @@ demo_token() {
 	local tool="$NV_BUILD_ROOT/bin/norvalt-token" tok
 	[ "$PROFILE" = run ] && [ -x "$tool" ] || return 0
 	[ -r "$KEYS/dev_jwt_private.pem" ] || return 0
+	# shellcheck disable=SC1090
 	tok="$(NORVALT_DATABASE_OWNER_URL="$(. "$STACKENV" && printf "%s" "$NORVALT_DATABASE_OWNER_URL")" \
 	    "$tool" --user user_tesla_manager --ttl 28800 \
 	    --key "$KEYS/dev_jwt_private.pem" 2>/dev/null | tail -n 1)" || return 0
@@ -1152,6 +1194,7 @@ case "$CMD" in
 	start) cmd_start ;;
 	stop) cmd_stop ;;
 	status) cmd_status ;;
+	config) cmd_config ;;
 	restart-pg) cmd_restart_pg ;;
 	restart-app) shift; cmd_restart_app "$@" ;;
 	env) cmd_env ;;

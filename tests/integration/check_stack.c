@@ -1,8 +1,11 @@
 /*
  * check_stack.c - the local stack as a client sees it: nginx in front of
  * the health binary, JSON errors from nginx itself, configuration errors
- * at start, and readiness across a PostgreSQL restart.
+ * at start, and readiness across a PostgreSQL restart.  Also what
+ * scripts/stack.sh would start `make run` with (`stack.sh config`, which
+ * shares start's checks): the webhook rate limit.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -211,6 +214,55 @@ START_TEST(logs_have_one_line_per_request)
 }
 END_TEST
 
+/*
+ * `scripts/stack.sh config` for the run profile with only vars set (no
+ * .env, nothing from the test stack); stdout and stderr into *out.
+ */
+static int
+stack_config(char **out, const char *vars)
+{
+	return nv_test_run(out, "env -i PATH=/usr/local/bin:/usr/bin:/bin "
+	    "HOME=/tmp NORVALT_ENV_FILE=/dev/null NV_PROFILE=run %s "
+	    "%s/scripts/stack.sh config", vars, nv_test_env("NV_ROOT"));
+}
+
+/* out is exactly one line that starts with "error: " and names var. */
+static void
+assert_one_error_line(const char *out, const char *var)
+{
+	const char *nl = strchr(out, '\n');
+
+	ck_assert_msg(strncmp(out, "error: ", 7) == 0 && strstr(out, var) !=
+	    NULL && nl != NULL && nl[1] == '\0', "not one line naming %s: %s",
+	    var, out);
+}
+
+/* SPEC section 3: one clear line naming the variable, not an nginx [emerg]. */
+START_TEST(bad_webhook_rate_stops_with_one_line)
+{
+	static const char *const bad[] = { "fast", "20", "20r/h", "0r/s",
+	    "-5r/s", "'20r/s;'", "'20 r/s'", "'20r/s burst=5'", "1.5r/s",
+	    "'20r/s|x'" };
+	char vars[128], *out;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(vars, sizeof(vars), "NORVALT_WEBHOOK_RATE=%s", bad[i]);
+		ck_assert_msg(stack_config(&out, vars) != 0, "%s accepted",
+		    bad[i]);
+		assert_one_error_line(out, "NORVALT_WEBHOOK_RATE");
+		free(out);
+	}
+	ck_assert_int_eq(stack_config(&out, "NORVALT_WEBHOOK_RATE=600r/m"), 0);
+	ck_assert_msg(strstr(out, "rate limit 600r/m per client address") !=
+	    NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(stack_config(&out, ""), 0);
+	ck_assert_msg(strstr(out, "rate limit 20r/s") != NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
 static Suite *
 stack_suite(void)
 {
@@ -227,6 +279,7 @@ stack_suite(void)
 	tcase_add_test(err, wrong_method_is_405_with_allow);
 	tcase_add_test(err, body_over_1mib_is_json_413);
 	tcase_add_test(err, bad_config_stops_with_one_line);
+	tcase_add_test(err, bad_webhook_rate_stops_with_one_line);
 	tcase_add_test(lim, readyz_survives_postgres_restart);
 	tcase_set_timeout(lim, 60);
 	suite_add_tcase(s, core);
