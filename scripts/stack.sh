@@ -11,7 +11,7 @@
 # restart-app NAME [NORVALT_X=value ...] restarts one FastCGI group with
 # variables overridden (tests use it for "secret not configured" answers).
 # config checks the configuration start would use and says what it would
-# run with (database, webhook rate); it changes nothing.
+# run with (database, token verification, webhook rate); it changes nothing.
 set -euo pipefail
 umask 022
 
@@ -81,6 +81,29 @@ WORKER_BIN="$NV_BUILD_ROOT/bin/norvalt-worker"
 WORKER_PID="$RUNDIR/norvalt-worker.pid"
 DEVKEYDIR="$STATE/devlogin"
 DEVKEY="$DEVKEYDIR/dev_jwt_private.pem"
+
+# How tokens are verified (lib/auth.c takes NORVALT_CLERK_JWT_KEY_FILE
+# over NORVALT_CLERK_JWKS_URL when both are set).  The test profile always
+# uses the dev key.  The run profile: an explicit key file; else Clerk's
+# JWKS URL, with no dev key put in front of it; else the dev key.  Tokens
+# signed with the dev key (make token, the demo sign-in, the demo token)
+# verify only in "devkey" mode, so the demo sign-in is off otherwise.
+AUTH_MODE=devkey
+AUTH_KEY="$KEYS/dev_jwt_public.pem"
+AUTH_JWKS=""
+if [ "$PROFILE" = run ]; then
+	if [ -n "${NORVALT_CLERK_JWT_KEY_FILE:-}" ]; then
+		AUTH_KEY="$NORVALT_CLERK_JWT_KEY_FILE"
+		if [ "$AUTH_KEY" != "$KEYS/dev_jwt_public.pem" ] && ! cmp -s -- "$AUTH_KEY" "$KEYS/dev_jwt_public.pem"; then
+			AUTH_MODE=pem
+		fi
+	elif [ -n "${NORVALT_CLERK_JWKS_URL:-}" ]; then
+		AUTH_MODE=jwks
+		AUTH_KEY=""
+		AUTH_JWKS="$NORVALT_CLERK_JWKS_URL"
+	fi
+fi
+[ "$AUTH_MODE" = devkey ] || DEV_LOGIN=0
 
 # Paths go into nginx and PostgreSQL configuration files; refuse characters
 # that would need escaping there.
@@ -433,6 +456,22 @@ EOF
 
 # ----------------------------------------------------------- stack.env
 
+# Single-quote a value for a shell file.
+q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+# The token verification lines of stack.env (see AUTH_MODE): the issuer,
+# and either the key file or the JWKS URL, never both.
+auth_env() {
+	local issuer="https://clerk.norvalt.localhost"
+	[ "$PROFILE" = test ] || issuer="${NORVALT_CLERK_ISSUER:-$issuer}"
+	echo "export NORVALT_CLERK_ISSUER=$(q "$issuer")"
+	if [ -n "$AUTH_KEY" ]; then
+		echo "export NORVALT_CLERK_JWT_KEY_FILE=$(q "$AUTH_KEY")"
+	else
+		echo "export NORVALT_CLERK_JWKS_URL=$(q "$AUTH_JWKS")"
+	fi
+}
+
 write_stack_env() {
 	local db_url owner_url
 	if [ "$EXTERNAL_DB" -eq 1 ]; then
@@ -442,16 +481,12 @@ write_stack_env() {
 		db_url="$(pg_url norvalt norvalt_app "$NV_APP_PASSWORD")"
 		owner_url="$(pg_url norvalt norvalt_owner "$NV_OWNER_PASSWORD")"
 	fi
-	local issuer key envname loglevel outbox
+	local envname loglevel outbox
 	if [ "$PROFILE" = test ]; then
-		issuer="https://clerk.norvalt.localhost"
-		key="$KEYS/dev_jwt_public.pem"
 		envname="test"
 		loglevel=info
 		outbox="$OUTBOX"
 	else
-		issuer="${NORVALT_CLERK_ISSUER:-https://clerk.norvalt.localhost}"
-		key="${NORVALT_CLERK_JWT_KEY_FILE:-$KEYS/dev_jwt_public.pem}"
 		envname="${NORVALT_ENV:-development}"
 		loglevel="${NORVALT_LOG_LEVEL:-info}"
 		outbox="${NORVALT_OUTBOX_DIR:-$OUTBOX}"
@@ -466,7 +501,6 @@ write_stack_env() {
 	else
 		clerk_secret="${NORVALT_CLERK_WEBHOOK_SECRET:-}"
 	fi
-	q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	(
 		umask 077
 		{
@@ -478,8 +512,7 @@ write_stack_env() {
 			fi
 			echo "export NORVALT_PORT=$PORT"
 			echo "export NORVALT_BASE_URL=$(q "http://127.0.0.1:$PORT")"
-			echo "export NORVALT_CLERK_ISSUER=$(q "$issuer")"
-			echo "export NORVALT_CLERK_JWT_KEY_FILE=$(q "$key")"
+			auth_env
 			echo "export NORVALT_ENV=$envname"
 			echo "export NORVALT_LOG_LEVEL=$(q "$loglevel")"
 			echo "export NORVALT_OUTBOX_DIR=$(q "$outbox")"
@@ -970,15 +1003,45 @@ validate_config() {
 	return 0
 }
 
+# One line: how tokens are verified, for start's and config's output.
+auth_summary() {
+	case "$AUTH_MODE" in
+		devkey) echo "the local dev key $AUTH_KEY (make token and the demo sign-in mint tokens for it)" ;;
+		pem) echo "the PEM key NORVALT_CLERK_JWT_KEY_FILE=$AUTH_KEY; dev-key tokens (make token) are refused and the demo sign-in is off" ;;
+		jwks) echo "Clerk's keys from NORVALT_CLERK_JWKS_URL=$AUTH_JWKS; dev-key tokens (make token) are refused and the demo sign-in is off" ;;
+	esac
+}
+
+# Warnings about the token setup (stderr, one line each).
+auth_warnings() {
+	[ "$PROFILE" = run ] || return 0
+	if [ "$AUTH_MODE" != jwks ] && [ -n "${NORVALT_CLERK_JWKS_URL:-}" ]; then
+		nv_warn "NORVALT_CLERK_JWKS_URL is ignored: NORVALT_CLERK_JWT_KEY_FILE is set and wins; unset it to verify with the JWKS URL"
+	fi
+	if [ "$AUTH_MODE" != devkey ] && [ "${NORVALT_DEV_LOGIN:-0}" = 1 ]; then
+		local by=NORVALT_CLERK_JWKS_URL
+		[ "$AUTH_MODE" = jwks ] || by=NORVALT_CLERK_JWT_KEY_FILE
+		nv_warn "NORVALT_DEV_LOGIN=1 is ignored: tokens are verified with $by, so the demo sign-in's dev-key tokens would be refused"
+	fi
+	if [ "$AUTH_MODE" = jwks ] && [ "${NORVALT_CLERK_ISSUER:-https://clerk.norvalt.localhost}" = https://clerk.norvalt.localhost ]; then
+		nv_warn "NORVALT_CLERK_ISSUER is the local default https://clerk.norvalt.localhost; set it to your Clerk Frontend API URL, or every Clerk token is refused"
+	fi
+	return 0
+}
+
 # config: what start would run with; checks, starts nothing, writes nothing.
 cmd_config() {
 	validate_config
+	auth_warnings
 	echo "profile    $PROFILE, state $STATE, nginx port $PORT"
 	if [ "$EXTERNAL_DB" -eq 1 ]; then
 		echo "database   external (DATABASE_URL; migrations and seed: NORVALT_DATABASE_OWNER_URL)"
 	else
 		echo "database   local cluster on 127.0.0.1:$PGPORT"
 	fi
+	echo "tokens     verified with $(auth_summary)"
+	auth_env | sed 's/^export /           /'
+	if [ "$DEV_LOGIN" -eq 1 ]; then echo "dev login  on (NORVALT_DEV_LOGIN=1)"; else echo "dev login  off"; fi
 	local rate
 	rate="$(webhook_rate)"
 	echo "webhooks   rate limit ${rate:-20r/s (nginx/norvalt-http.conf)} per client address"
@@ -1036,6 +1099,8 @@ cmd_start() {
 	t0="$(nv_now_ms)"
 	validate_config
 	echo "Norvalt stack, profile $PROFILE (state $STATE, binaries $NV_BUILD_ROOT)"
+	echo "==> tokens are verified with $(auth_summary)"
+	auth_warnings
 	command -v nginx >/dev/null && command -v spawn-fcgi >/dev/null && [ -x /usr/bin/multiwatch ] ||
 		nv_die "nginx, spawn-fcgi or multiwatch missing; run scripts/deps.sh"
 	[ -n "$(fcgi_binaries)" ] || nv_die "no FastCGI binaries in $NV_BUILD_ROOT/cgi-bin/; build first (make)"
@@ -1093,6 +1158,11 @@ cmd_start() {
 	echo "  readiness  http://127.0.0.1:$PORT/readyz"
 	echo "  api docs   http://127.0.0.1:$PORT/api/docs"
 	if [ "$DEV_LOGIN" -eq 1 ]; then echo "  sign in    http://127.0.0.1:$PORT/signin (demo users: NORVALT_DEV_LOGIN=1)"; fi
+	case "$AUTH_MODE" in
+		devkey) echo "  tokens     the dev key (make token)" ;;
+		pem) echo "  tokens     NORVALT_CLERK_JWT_KEY_FILE (dev tokens from make token are refused)" ;;
+		jwks) echo "  tokens     Clerk's JWKS, NORVALT_CLERK_JWKS_URL (dev tokens from make token are refused)" ;;
+	esac
 	echo "  logs       $LOGDIR/"
 	echo "  env        eval \"\$(NV_PROFILE=$PROFILE scripts/stack.sh env)\""
 	demo_token
@@ -1103,6 +1173,11 @@ cmd_start() {
 demo_token() {
 	local tool="$NV_BUILD_ROOT/bin/norvalt-token" tok
 	[ "$PROFILE" = run ] && [ -x "$tool" ] || return 0
+	if [ "$AUTH_MODE" != devkey ]; then
+		echo
+		echo "No demo token: tokens are verified with $(auth_summary)."
+		return 0
+	fi
 	[ -r "$KEYS/dev_jwt_private.pem" ] || return 0
 	# shellcheck disable=SC1090
 	tok="$(NORVALT_DATABASE_OWNER_URL="$(. "$STACKENV" && printf "%s" "$NORVALT_DATABASE_OWNER_URL")" \

@@ -3,7 +3,8 @@
  * the health binary, JSON errors from nginx itself, configuration errors
  * at start, and readiness across a PostgreSQL restart.  Also what
  * scripts/stack.sh would start `make run` with (`stack.sh config`, which
- * shares start's checks): the webhook rate limit.
+ * shares start's checks and its stack.env lines): token verification and
+ * the webhook rate limit.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,6 +238,63 @@ assert_one_error_line(const char *out, const char *var)
 	    var, out);
 }
 
+#define JWKS_URL	"https://clerk.example.no/.well-known/jwks.json"
+
+START_TEST(run_profile_verifies_with_the_dev_key_by_default)
+{
+	char *out;
+
+	ck_assert_int_eq(stack_config(&out, "NORVALT_DEV_LOGIN=1"), 0);
+	ck_assert_msg(strstr(out, "NORVALT_CLERK_JWT_KEY_FILE='") != NULL &&
+	    strstr(out, "/var/keys/dev_jwt_public.pem'") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "NORVALT_CLERK_JWKS_URL") == NULL, "%s", out);
+	ck_assert_msg(strstr(out, "dev login  on") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "warning") == NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
+/*
+ * NORVALT_CLERK_JWKS_URL without a key file: stack.env carries the URL and
+ * no dev key (which lib/auth.c would prefer, refusing every Clerk token),
+ * and the demo sign-in, whose tokens could not verify, is off.
+ */
+START_TEST(run_profile_jwks_url_injects_no_dev_key)
+{
+	char *out;
+
+	ck_assert_int_eq(stack_config(&out, "NORVALT_DEV_LOGIN=1 "
+	    "NORVALT_CLERK_ISSUER=https://clerk.example.no "
+	    "NORVALT_CLERK_JWKS_URL=" JWKS_URL), 0);
+	ck_assert_msg(strstr(out, "NORVALT_CLERK_JWKS_URL='" JWKS_URL "'") !=
+	    NULL, "%s", out);
+	ck_assert_msg(strstr(out, "NORVALT_CLERK_JWT_KEY_FILE") == NULL, "%s",
+	    out);
+	ck_assert_msg(strstr(out, "verified with Clerk's keys from "
+	    "NORVALT_CLERK_JWKS_URL") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "dev login  off") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "warning: NORVALT_DEV_LOGIN=1 is ignored") !=
+	    NULL, "%s", out);
+	free(out);
+
+	/* With the local default issuer every Clerk token would fail: said. */
+	ck_assert_int_eq(stack_config(&out, "NORVALT_CLERK_JWKS_URL="
+	    JWKS_URL), 0);
+	ck_assert_msg(strstr(out, "warning: NORVALT_CLERK_ISSUER") != NULL,
+	    "%s", out);
+	free(out);
+
+	/* An explicit key file still wins, and the JWKS URL is said unused. */
+	ck_assert_int_eq(stack_config(&out, "NORVALT_CLERK_JWKS_URL=" JWKS_URL
+	    " NORVALT_CLERK_JWT_KEY_FILE=/etc/norvalt/clerk.pem"), 0);
+	ck_assert_msg(strstr(out, "NORVALT_CLERK_JWT_KEY_FILE='/etc/norvalt/"
+	    "clerk.pem'") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "warning: NORVALT_CLERK_JWKS_URL is ignored")
+	    != NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
 /* SPEC section 3: one clear line naming the variable, not an nginx [emerg]. */
 START_TEST(bad_webhook_rate_stops_with_one_line)
 {
@@ -279,6 +337,8 @@ stack_suite(void)
 	tcase_add_test(err, wrong_method_is_405_with_allow);
 	tcase_add_test(err, body_over_1mib_is_json_413);
 	tcase_add_test(err, bad_config_stops_with_one_line);
+	tcase_add_test(core, run_profile_verifies_with_the_dev_key_by_default);
+	tcase_add_test(core, run_profile_jwks_url_injects_no_dev_key);
 	tcase_add_test(err, bad_webhook_rate_stops_with_one_line);
 	tcase_add_test(lim, readyz_survives_postgres_restart);
 	tcase_set_timeout(lim, 60);
