@@ -685,8 +685,9 @@ devlogin_key() {
 }
 
 # restart-app NAME [VAR=value ...]: stop the FastCGI group NAME and start it
-# again, with the assignments on top of its usual environment (an empty
-# value removes the variable: `restart-app sms NORVALT_TWILIO_AUTH_TOKEN=`).
+# again, with the assignments (NORVALT_* or DATABASE_URL) on top of its
+# usual environment (an empty value removes the variable:
+# `restart-app sms NORVALT_TWILIO_AUTH_TOKEN=`).
 # Without assignments it comes back as `start` would run it.  The socket
 # listens again before this returns; nginx reconnects per request.
 cmd_restart_app() {
@@ -696,7 +697,7 @@ cmd_restart_app() {
 	bin="$NV_BUILD_ROOT/cgi-bin/$name"
 	[ -x "$bin" ] || nv_die "no FastCGI binary $bin"
 	for a in "$@"; do
-		[[ "$a" =~ ^NORVALT_[A-Z0-9_]*= ]] || nv_die "restart-app: '$a' is not a NORVALT_*=value assignment"
+		[[ "$a" =~ ^(NORVALT_[A-Z0-9_]*|DATABASE_URL)= ]] || nv_die "restart-app: '$a' is not a NORVALT_*=value or DATABASE_URL=value assignment"
 	done
 	[ -f "$STACKENV" ] || nv_die "$STACKENV not found; start the stack first"
 	pidfile="$FCGIDIR/$name.pid"
@@ -999,6 +1000,15 @@ validate_config() {
 	# nginx [emerg] that names no variable.
 	if [ -n "$rate" ] && ! [[ "$rate" =~ ^[1-9][0-9]{0,8}r/[sm]$ ]]; then
 		nv_die "NORVALT_WEBHOOK_RATE must be requests per second or minute per client address, like 20r/s or 600r/m (got '$rate')"
+	fi
+	if [ "$EXTERNAL_DB" -eq 1 ]; then
+		# The API refuses to run as the owner (lib/db.c), and the
+		# application role cannot migrate or seed: falling back from
+		# one to the other can only fail later and less clearly.
+		[ -n "${NORVALT_DATABASE_OWNER_URL:-}" ] ||
+			nv_die "NORVALT_DATABASE_OWNER_URL is not set: with DATABASE_URL pointing at another PostgreSQL, migrations and the seed need the owner role's URL (and DATABASE_URL the application role's; see sql/README.md)"
+		[ "$NORVALT_DATABASE_OWNER_URL" != "$DATABASE_URL" ] ||
+			nv_die "DATABASE_URL is the same as NORVALT_DATABASE_OWNER_URL: the API must log in as the application role (no superuser, no BYPASSRLS, owns nothing; see sql/README.md), not as the owner"
 	fi
 	return 0
 }

@@ -3,8 +3,8 @@
  * the health binary, JSON errors from nginx itself, configuration errors
  * at start, and readiness across a PostgreSQL restart.  Also what
  * scripts/stack.sh would start `make run` with (`stack.sh config`, which
- * shares start's checks and its stack.env lines): token verification and
- * the webhook rate limit.
+ * shares start's checks and its stack.env lines): token verification, the
+ * webhook rate limit, an external database.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -321,6 +321,32 @@ START_TEST(bad_webhook_rate_stops_with_one_line)
 }
 END_TEST
 
+/*
+ * Another PostgreSQL needs both URLs: the API refuses the owner role and
+ * the application role cannot migrate, so no falling back either way.
+ */
+START_TEST(external_database_needs_the_owner_url)
+{
+	char *out;
+
+	ck_assert_int_ne(stack_config(&out, "DATABASE_URL=postgresql://"
+	    "norvalt_app@db.example.no/norvalt"), 0);
+	assert_one_error_line(out, "NORVALT_DATABASE_OWNER_URL");
+	free(out);
+	ck_assert_int_ne(stack_config(&out, "DATABASE_URL=postgresql://"
+	    "norvalt_owner@db.example.no/norvalt NORVALT_DATABASE_OWNER_URL="
+	    "postgresql://norvalt_owner@db.example.no/norvalt"), 0);
+	assert_one_error_line(out, "DATABASE_URL is the same as "
+	    "NORVALT_DATABASE_OWNER_URL");
+	free(out);
+	ck_assert_int_eq(stack_config(&out, "DATABASE_URL=postgresql://"
+	    "norvalt_app@db.example.no/norvalt NORVALT_DATABASE_OWNER_URL="
+	    "postgresql://norvalt_owner@db.example.no/norvalt"), 0);
+	ck_assert_msg(strstr(out, "database   external") != NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
 static Suite *
 stack_suite(void)
 {
@@ -340,6 +366,7 @@ stack_suite(void)
 	tcase_add_test(core, run_profile_verifies_with_the_dev_key_by_default);
 	tcase_add_test(core, run_profile_jwks_url_injects_no_dev_key);
 	tcase_add_test(err, bad_webhook_rate_stops_with_one_line);
+	tcase_add_test(err, external_database_needs_the_owner_url);
 	tcase_add_test(lim, readyz_survives_postgres_restart);
 	tcase_set_timeout(lim, 60);
 	suite_add_tcase(s, core);
