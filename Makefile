@@ -130,6 +130,11 @@ token: build
 	@test "$(origin USER)" = "command line" || \
 	    { echo "usage: make token USER=<clerk_user_id> [ORG=<clerk_org_id>] [TTL=<seconds>]" >&2; exit 2; }
 	@eval "$$(NV_PROFILE=run scripts/stack.sh env)" && \
+	    { cmp -s "$${NORVALT_CLERK_JWT_KEY_FILE:-/dev/null}" \
+	    var/keys/dev_jwt_public.pem || echo "warning: make run's stack" \
+	    "verifies tokens with NORVALT_CLERK_JWKS_URL or another" \
+	    "NORVALT_CLERK_JWT_KEY_FILE, not the dev key: it will refuse" \
+	    "this token (401)" >&2; } && \
 	    $(O)/bin/norvalt-token --user "$(USER)" \
 	    $(if $(ORG),--org "$(ORG)") $(if $(TTL),--ttl "$(TTL)")
 

@@ -270,7 +270,7 @@ main(int argc, char **argv)
 	if (owner != NULL) {
 		a = nv_arena_new();
 		nv_diag_reset(&d);
-		nv_db_set_conninfo(owner);
+		nv_db_set_owner_conninfo(owner);
 		look.user = opt.user;
 		if (nv_db_tx(a, &d, NULL, token_lookup_work, &look) != NV_OK) {
 			if (org == NULL) {

@@ -240,6 +240,6 @@ main(void)
 	}
 	nv_config_init("devlogin", required,
 	    sizeof(required) / sizeof(required[0]));
-	nv_db_set_conninfo(nv_config_str(NV_CFG_DATABASE_OWNER_URL));
+	nv_db_set_owner_conninfo(nv_config_str(NV_CFG_DATABASE_OWNER_URL));
 	return nv_http_serve("devlogin", devlogin_routes);
 }

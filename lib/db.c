@@ -6,6 +6,14 @@
  * opening connections under load costs ~1 ms of server CPU per request).
  * Prepared statements are tracked by the address of their struct nv_stmt
  * and the connection generation, so a reconnect re-prepares lazily.
+ *
+ * Row-level security only holds for a role that is neither a superuser
+ * nor BYPASSRLS and owns no table (an owner can turn RLS off), so every
+ * new connection is checked once, with one plain query before it is used
+ * (db_check_role); a connection that fails the check is closed and the
+ * caller gets NV_ERR_UNAVAILABLE.  That costs a round trip per connection,
+ * never per request.  The tools that are meant to connect as the owner
+ * say so with nv_db_set_owner_conninfo.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -26,6 +34,7 @@ struct db_prepared {
 
 static PGconn *db_conn;
 static char *db_conninfo;
+static int db_owner;		/* db_conninfo is the owner's: no role check */
 static unsigned long db_gen;
 static int db_in_tx;
 static int db_begin_pending;	/* BEGIN not sent yet: goes with 1st stmt */
@@ -51,6 +60,14 @@ nv_db_set_conninfo(const char *conninfo)
 	nv_db_close();
 	free(db_conninfo);
 	db_conninfo = conninfo != NULL ? strdup(conninfo) : NULL;
+	db_owner = 0;
+}
+
+void
+nv_db_set_owner_conninfo(const char *conninfo)
+{
+	nv_db_set_conninfo(conninfo);
+	db_owner = conninfo != NULL;
 }
 
 void
@@ -82,6 +99,77 @@ int
 nv_db_in_tx(void)
 {
 	return db_in_tx;
+}
+
+/*
+ * What makes a role unfit for the application, one row: the role's name;
+ * superuser; BYPASSRLS; a role it can become with SET ROLE that is either
+ * (NULL when none); a table outside the system schemas that it owns or
+ * can own through SET ROLE (NULL when none).
+ */
+static const char db_role_sql[] =
+    "SELECT r.rolname::text, r.rolsuper, r.rolbypassrls,"
+    " (SELECT m.rolname::text FROM pg_catalog.pg_roles m"
+    "   WHERE (m.rolsuper OR m.rolbypassrls) AND m.oid <> r.oid"
+    "     AND pg_catalog.pg_has_role(r.oid, m.oid, 'MEMBER')"
+    "   ORDER BY 1 LIMIT 1),"
+    " (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)"
+    "   FROM pg_catalog.pg_class c"
+    "   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    "   WHERE c.relkind IN ('r', 'p')"
+    "     AND n.nspname <> 'information_schema'"
+    "     AND n.nspname NOT LIKE 'pg\\_%'"
+    "     AND pg_catalog.pg_has_role(r.oid, c.relowner, 'MEMBER')"
+    "   ORDER BY 1 LIMIT 1)"
+    " FROM pg_catalog.pg_roles r WHERE r.rolname = current_user";
+
+/*
+ * Refuse a connection on which row-level security would not bind: NV_OK,
+ * or NV_ERR_UNAVAILABLE after one log line naming DATABASE_URL and why.
+ * The caller closes the connection on failure.
+ */
+static enum nv_err
+db_check_role(struct nv_diag *d)
+{
+	const char *user, *other, *table;
+	enum nv_err rc = NV_OK;
+	PGresult *r;
+	char why[256];
+
+	r = PQexecParams(db_conn, db_role_sql, 0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		nv_log_error("database role check failed: %.*s",
+		    (int)strcspn(PQerrorMessage(db_conn), "\n"),
+		    PQerrorMessage(db_conn));
+		rc = nv_diag_set(d, NV_ERR_UNAVAILABLE,
+		    "the database is unavailable");
+		goto out;
+	}
+	user = nv_db_value(r, 0, 0);
+	other = nv_db_value(r, 0, 3);
+	table = nv_db_value(r, 0, 4);
+	why[0] = '\0';
+	if (strcmp(nv_db_value(r, 0, 1), "t") == 0)
+		snprintf(why, sizeof(why), "is a superuser");
+	else if (strcmp(nv_db_value(r, 0, 2), "t") == 0)
+		snprintf(why, sizeof(why), "has BYPASSRLS");
+	else if (other != NULL)
+		snprintf(why, sizeof(why), "can SET ROLE to %s, a superuser "
+		    "or BYPASSRLS role", other);
+	else if (table != NULL)
+		snprintf(why, sizeof(why), "owns table %s", table);
+	if (why[0] != '\0') {
+		nv_log_error("DATABASE_URL: refusing the connection: role "
+		    "%s %s, so row-level security cannot keep dealerships "
+		    "apart; connect as the application role (no superuser, no "
+		    "BYPASSRLS, owns nothing: sql/README.md) and put the owner "
+		    "in NORVALT_DATABASE_OWNER_URL", user, why);
+		rc = nv_diag_set(d, NV_ERR_UNAVAILABLE,
+		    "the database is unavailable");
+	}
+out:
+	PQclear(r);
+	return rc;
 }
 
 enum nv_err
@@ -128,6 +216,10 @@ nv_db_open(struct nv_diag *d)
 		    "the database is unavailable");
 	}
 	PQsetNoticeProcessor(db_conn, db_notice, NULL);
+	if (!db_owner && db_check_role(d) != NV_OK) {
+		nv_db_close();
+		return NV_ERR_UNAVAILABLE;
+	}
 	db_gen++;
 	return NV_OK;
 }

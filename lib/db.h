@@ -50,7 +50,21 @@ struct nv_stmt {
  */
 void nv_db_set_conninfo(const char *conninfo);
 
-/* Open the connection if it is not open.  NV_ERR_UNAVAILABLE on failure. */
+/*
+ * Like nv_db_set_conninfo, for a conninfo that connects as the owner role
+ * (NORVALT_DATABASE_OWNER_URL) on purpose: the role check of nv_db_open is
+ * skipped.  Only for the tools (norvalt-token) and the demo sign-in,
+ * which need the owner's SECURITY DEFINER lookups; never for the API.
+ */
+void nv_db_set_owner_conninfo(const char *conninfo);
+
+/*
+ * Open the connection if it is not open.  A new connection is checked once:
+ * a role that is a superuser, has BYPASSRLS, can SET ROLE to such a role or
+ * owns a table (row-level security would not bind it) is refused with one
+ * log line naming DATABASE_URL, unless nv_db_set_owner_conninfo chose it.
+ * NV_ERR_UNAVAILABLE on failure or refusal (the connection is closed).
+ */
 enum nv_err nv_db_open(struct nv_diag *d);
 
 /* Close the connection (at exit, or to force a reconnect in tests). */

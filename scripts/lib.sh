@@ -73,11 +73,12 @@ nv_step() {
 	return "$rc"
 }
 
-# Load <repo>/.env (KEY=VALUE lines, optional "export ", # comments, optional
-# single or double quotes around the value).  Variables already set in the
-# environment win over .env, so `NORVALT_PORT=9000 make run` works.
+# Load <repo>/.env, or NORVALT_ENV_FILE as the programs do (KEY=VALUE lines,
+# optional "export ", # comments, optional single or double quotes around
+# the value).  Variables already set in the environment win over .env, so
+# `NORVALT_PORT=9000 make run` works.
 nv_load_dotenv() {
-	local file="${1:-$NV_ROOT/.env}" line key val
+	local file="${1:-${NORVALT_ENV_FILE:-$NV_ROOT/.env}}" line key val
 	[ -f "$file" ] || return 0
 	while IFS= read -r line || [ -n "$line" ]; do
 		line="${line%$'\r'}"

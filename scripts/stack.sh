@@ -2,7 +2,7 @@
 # scripts/stack.sh - the local Norvalt stack: PostgreSQL cluster, FastCGI
 # workers (spawn-fcgi + multiwatch), the worker daemon and nginx.
 #
-#   scripts/stack.sh start|stop|status|restart-pg|restart-app|env|migrate|seed|worker-stop|worker-start [N]
+#   scripts/stack.sh start|stop|status|config|restart-pg|restart-app|env|migrate|seed|worker-stop|worker-start [N]
 #
 # Profile: NV_PROFILE=run (default; state in <repo>/var/, ports NORVALT_PORT
 # 8080 and NORVALT_PG_PORT 54321) or NV_PROFILE=test (state in <repo>/var/test/,
@@ -10,6 +10,8 @@
 # Binaries come from $NV_BUILD_ROOT (default: the repo root).
 # restart-app NAME [NORVALT_X=value ...] restarts one FastCGI group with
 # variables overridden (tests use it for "secret not configured" answers).
+# config checks the configuration start would use and says what it would
+# run with (database, token verification, webhook rate); it changes nothing.
 set -euo pipefail
 umask 022
 
@@ -17,7 +19,7 @@ umask 022
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-	echo "usage: scripts/stack.sh start|stop|status|restart-pg|restart-app|env|migrate|seed|worker-stop|worker-start   (NV_PROFILE=run|test)" >&2
+	echo "usage: scripts/stack.sh start|stop|status|config|restart-pg|restart-app|env|migrate|seed|worker-stop|worker-start   (NV_PROFILE=run|test)" >&2
 	exit 2
 }
 
@@ -79,6 +81,29 @@ WORKER_BIN="$NV_BUILD_ROOT/bin/norvalt-worker"
 WORKER_PID="$RUNDIR/norvalt-worker.pid"
 DEVKEYDIR="$STATE/devlogin"
 DEVKEY="$DEVKEYDIR/dev_jwt_private.pem"
+
+# How tokens are verified (lib/auth.c takes NORVALT_CLERK_JWT_KEY_FILE
+# over NORVALT_CLERK_JWKS_URL when both are set).  The test profile always
+# uses the dev key.  The run profile: an explicit key file; else Clerk's
+# JWKS URL, with no dev key put in front of it; else the dev key.  Tokens
+# signed with the dev key (make token, the demo sign-in, the demo token)
+# verify only in "devkey" mode, so the demo sign-in is off otherwise.
+AUTH_MODE=devkey
+AUTH_KEY="$KEYS/dev_jwt_public.pem"
+AUTH_JWKS=""
+if [ "$PROFILE" = run ]; then
+	if [ -n "${NORVALT_CLERK_JWT_KEY_FILE:-}" ]; then
+		AUTH_KEY="$NORVALT_CLERK_JWT_KEY_FILE"
+		if [ "$AUTH_KEY" != "$KEYS/dev_jwt_public.pem" ] && ! cmp -s -- "$AUTH_KEY" "$KEYS/dev_jwt_public.pem"; then
+			AUTH_MODE=pem
+		fi
+	elif [ -n "${NORVALT_CLERK_JWKS_URL:-}" ]; then
+		AUTH_MODE=jwks
+		AUTH_KEY=""
+		AUTH_JWKS="$NORVALT_CLERK_JWKS_URL"
+	fi
+fi
+[ "$AUTH_MODE" = devkey ] || DEV_LOGIN=0
 
 # Paths go into nginx and PostgreSQL configuration files; refuse characters
 # that would need escaping there.
@@ -431,6 +456,22 @@ EOF
 
 # ----------------------------------------------------------- stack.env
 
+# Single-quote a value for a shell file.
+q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+# The token verification lines of stack.env (see AUTH_MODE): the issuer,
+# and either the key file or the JWKS URL, never both.
+auth_env() {
+	local issuer="https://clerk.norvalt.localhost"
+	[ "$PROFILE" = test ] || issuer="${NORVALT_CLERK_ISSUER:-$issuer}"
+	echo "export NORVALT_CLERK_ISSUER=$(q "$issuer")"
+	if [ -n "$AUTH_KEY" ]; then
+		echo "export NORVALT_CLERK_JWT_KEY_FILE=$(q "$AUTH_KEY")"
+	else
+		echo "export NORVALT_CLERK_JWKS_URL=$(q "$AUTH_JWKS")"
+	fi
+}
+
 write_stack_env() {
 	local db_url owner_url
 	if [ "$EXTERNAL_DB" -eq 1 ]; then
@@ -440,29 +481,26 @@ write_stack_env() {
 		db_url="$(pg_url norvalt norvalt_app "$NV_APP_PASSWORD")"
 		owner_url="$(pg_url norvalt norvalt_owner "$NV_OWNER_PASSWORD")"
 	fi
-	local issuer key envname loglevel outbox
+	local envname loglevel outbox
 	if [ "$PROFILE" = test ]; then
-		issuer="https://clerk.norvalt.localhost"
-		key="$KEYS/dev_jwt_public.pem"
 		envname="test"
 		loglevel=info
 		outbox="$OUTBOX"
 	else
-		issuer="${NORVALT_CLERK_ISSUER:-https://clerk.norvalt.localhost}"
-		key="${NORVALT_CLERK_JWT_KEY_FILE:-$KEYS/dev_jwt_public.pem}"
 		envname="${NORVALT_ENV:-development}"
 		loglevel="${NORVALT_LOG_LEVEL:-info}"
 		outbox="${NORVALT_OUTBOX_DIR:-$OUTBOX}"
 	fi
 	# The Clerk webhook's Svix secret: a fixed one for tests (they sign
-	# with it), else the configured one or a new random one.
+	# with it), else the configured one.  None configured, none is made
+	# up: the webhook answers 503 "not configured", as .env.example says
+	# (a random secret nobody knows would only turn that into a 401).
 	local clerk_secret
 	if [ "$PROFILE" = test ]; then
 		clerk_secret="whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 	else
-		clerk_secret="${NORVALT_CLERK_WEBHOOK_SECRET:-whsec_$(head -c 32 /dev/urandom | base64 -w0)}"
+		clerk_secret="${NORVALT_CLERK_WEBHOOK_SECRET:-}"
 	fi
-	q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	(
 		umask 077
 		{
@@ -474,12 +512,11 @@ write_stack_env() {
 			fi
 			echo "export NORVALT_PORT=$PORT"
 			echo "export NORVALT_BASE_URL=$(q "http://127.0.0.1:$PORT")"
-			echo "export NORVALT_CLERK_ISSUER=$(q "$issuer")"
-			echo "export NORVALT_CLERK_JWT_KEY_FILE=$(q "$key")"
+			auth_env
 			echo "export NORVALT_ENV=$envname"
 			echo "export NORVALT_LOG_LEVEL=$(q "$loglevel")"
 			echo "export NORVALT_OUTBOX_DIR=$(q "$outbox")"
-			echo "export NORVALT_CLERK_WEBHOOK_SECRET=$(q "$clerk_secret")"
+			if [ -n "$clerk_secret" ]; then echo "export NORVALT_CLERK_WEBHOOK_SECRET=$(q "$clerk_secret")"; fi
 			echo "export NORVALT_DEV_LOGIN=$DEV_LOGIN"
 			if [ "$DEV_LOGIN" -eq 1 ]; then echo "export NORVALT_DEV_JWT_KEY_FILE=$(q "$DEVKEY")"; fi
 			if [ "$PROFILE" = test ]; then echo "export NORVALT_MAILGUN_SIGNING_KEY=$(q "key-test-mailgun-signing-3f9a2c71")"; fi
@@ -648,8 +685,9 @@ devlogin_key() {
 }
 
 # restart-app NAME [VAR=value ...]: stop the FastCGI group NAME and start it
-# again, with the assignments on top of its usual environment (an empty
-# value removes the variable: `restart-app sms NORVALT_TWILIO_AUTH_TOKEN=`).
+# again, with the assignments (NORVALT_* or DATABASE_URL) on top of its
+# usual environment (an empty value removes the variable:
+# `restart-app sms NORVALT_TWILIO_AUTH_TOKEN=`).
 # Without assignments it comes back as `start` would run it.  The socket
 # listens again before this returns; nginx reconnects per request.
 cmd_restart_app() {
@@ -659,7 +697,7 @@ cmd_restart_app() {
 	bin="$NV_BUILD_ROOT/cgi-bin/$name"
 	[ -x "$bin" ] || nv_die "no FastCGI binary $bin"
 	for a in "$@"; do
-		[[ "$a" =~ ^NORVALT_[A-Z0-9_]*= ]] || nv_die "restart-app: '$a' is not a NORVALT_*=value assignment"
+		[[ "$a" =~ ^(NORVALT_[A-Z0-9_]*|DATABASE_URL)= ]] || nv_die "restart-app: '$a' is not a NORVALT_*=value or DATABASE_URL=value assignment"
 	done
 	[ -f "$STACKENV" ] || nv_die "$STACKENV not found; start the stack first"
 	pidfile="$FCGIDIR/$name.pid"
@@ -782,8 +820,9 @@ EOF
 	# the shipped 20 r/s per client address, or NORVALT_WEBHOOK_RATE (the
 	# test profile's default is far higher, since every test client is
 	# 127.0.0.1 and the suites post hundreds of webhooks in seconds).
-	local rate="${NORVALT_WEBHOOK_RATE:-}"
-	[ -n "$rate" ] || { [ "$PROFILE" = test ] && rate=2000r/s; }
+	# (validate_config has checked the value's syntax.)
+	local rate
+	rate="$(webhook_rate)"
 	if [ -n "$rate" ]; then
 		sed "s|rate=[0-9]*r/[sm]|rate=$rate|" "$NV_ROOT/nginx/norvalt-http.conf" \
 		    >"$NGXDIR/norvalt-http.conf"
@@ -944,6 +983,80 @@ run_seed() {
 
 # ------------------------------------------------------------- commands
 
+# The webhook rate limit nginx gets: NORVALT_WEBHOOK_RATE, else the test
+# profile's 2000r/s, else nothing (the shipped 20r/s of norvalt-http.conf).
+webhook_rate() {
+	local rate="${NORVALT_WEBHOOK_RATE:-}"
+	[ -n "$rate" ] || { [ "$PROFILE" = test ] && rate=2000r/s; }
+	printf '%s\n' "$rate"
+}
+
+# What the programs cannot check for themselves, before start touches
+# anything: one line naming the variable, and exit 1.
+validate_config() {
+	local rate="${NORVALT_WEBHOOK_RATE:-}"
+	# nginx's limit_req_zone syntax: a whole number of requests per
+	# second or per minute.  A bad value would otherwise surface as an
+	# nginx [emerg] that names no variable.
+	if [ -n "$rate" ] && ! [[ "$rate" =~ ^[1-9][0-9]{0,8}r/[sm]$ ]]; then
+		nv_die "NORVALT_WEBHOOK_RATE must be requests per second or minute per client address, like 20r/s or 600r/m (got '$rate')"
+	fi
+	if [ "$EXTERNAL_DB" -eq 1 ]; then
+		# The API refuses to run as the owner (lib/db.c), and the
+		# application role cannot migrate or seed: falling back from
+		# one to the other can only fail later and less clearly.
+		[ -n "${NORVALT_DATABASE_OWNER_URL:-}" ] ||
+			nv_die "NORVALT_DATABASE_OWNER_URL is not set: with DATABASE_URL pointing at another PostgreSQL, migrations and the seed need the owner role's URL (and DATABASE_URL the application role's; see sql/README.md)"
+		[ "$NORVALT_DATABASE_OWNER_URL" != "$DATABASE_URL" ] ||
+			nv_die "DATABASE_URL is the same as NORVALT_DATABASE_OWNER_URL: the API must log in as the application role (no superuser, no BYPASSRLS, owns nothing; see sql/README.md), not as the owner"
+	fi
+	return 0
+}
+
+# One line: how tokens are verified, for start's and config's output.
+auth_summary() {
+	case "$AUTH_MODE" in
+		devkey) echo "the local dev key $AUTH_KEY (make token and the demo sign-in mint tokens for it)" ;;
+		pem) echo "the PEM key NORVALT_CLERK_JWT_KEY_FILE=$AUTH_KEY; dev-key tokens (make token) are refused and the demo sign-in is off" ;;
+		jwks) echo "Clerk's keys from NORVALT_CLERK_JWKS_URL=$AUTH_JWKS; dev-key tokens (make token) are refused and the demo sign-in is off" ;;
+	esac
+}
+
+# Warnings about the token setup (stderr, one line each).
+auth_warnings() {
+	[ "$PROFILE" = run ] || return 0
+	if [ "$AUTH_MODE" != jwks ] && [ -n "${NORVALT_CLERK_JWKS_URL:-}" ]; then
+		nv_warn "NORVALT_CLERK_JWKS_URL is ignored: NORVALT_CLERK_JWT_KEY_FILE is set and wins; unset it to verify with the JWKS URL"
+	fi
+	if [ "$AUTH_MODE" != devkey ] && [ "${NORVALT_DEV_LOGIN:-0}" = 1 ]; then
+		local by=NORVALT_CLERK_JWKS_URL
+		[ "$AUTH_MODE" = jwks ] || by=NORVALT_CLERK_JWT_KEY_FILE
+		nv_warn "NORVALT_DEV_LOGIN=1 is ignored: tokens are verified with $by, so the demo sign-in's dev-key tokens would be refused"
+	fi
+	if [ "$AUTH_MODE" = jwks ] && [ "${NORVALT_CLERK_ISSUER:-https://clerk.norvalt.localhost}" = https://clerk.norvalt.localhost ]; then
+		nv_warn "NORVALT_CLERK_ISSUER is the local default https://clerk.norvalt.localhost; set it to your Clerk Frontend API URL, or every Clerk token is refused"
+	fi
+	return 0
+}
+
+# config: what start would run with; checks, starts nothing, writes nothing.
+cmd_config() {
+	validate_config
+	auth_warnings
+	echo "profile    $PROFILE, state $STATE, nginx port $PORT"
+	if [ "$EXTERNAL_DB" -eq 1 ]; then
+		echo "database   external (DATABASE_URL; migrations and seed: NORVALT_DATABASE_OWNER_URL)"
+	else
+		echo "database   local cluster on 127.0.0.1:$PGPORT"
+	fi
+	echo "tokens     verified with $(auth_summary)"
+	auth_env | sed 's/^export /           /'
+	if [ "$DEV_LOGIN" -eq 1 ]; then echo "dev login  on (NORVALT_DEV_LOGIN=1)"; else echo "dev login  off"; fi
+	local rate
+	rate="$(webhook_rate)"
+	echo "webhooks   rate limit ${rate:-20r/s (nginx/norvalt-http.conf)} per client address"
+}
+
 check_ports() {
 	local -a ours=()
 	local pid
@@ -994,7 +1107,10 @@ wait_ready() {
 cmd_start() {
 	local t0 bindir="" pid
 	t0="$(nv_now_ms)"
+	validate_config
 	echo "Norvalt stack, profile $PROFILE (state $STATE, binaries $NV_BUILD_ROOT)"
+	echo "==> tokens are verified with $(auth_summary)"
+	auth_warnings
 	command -v nginx >/dev/null && command -v spawn-fcgi >/dev/null && [ -x /usr/bin/multiwatch ] ||
 		nv_die "nginx, spawn-fcgi or multiwatch missing; run scripts/deps.sh"
 	[ -n "$(fcgi_binaries)" ] || nv_die "no FastCGI binaries in $NV_BUILD_ROOT/cgi-bin/; build first (make)"
@@ -1052,6 +1168,11 @@ cmd_start() {
 	echo "  readiness  http://127.0.0.1:$PORT/readyz"
 	echo "  api docs   http://127.0.0.1:$PORT/api/docs"
 	if [ "$DEV_LOGIN" -eq 1 ]; then echo "  sign in    http://127.0.0.1:$PORT/signin (demo users: NORVALT_DEV_LOGIN=1)"; fi
+	case "$AUTH_MODE" in
+		devkey) echo "  tokens     the dev key (make token)" ;;
+		pem) echo "  tokens     NORVALT_CLERK_JWT_KEY_FILE (dev tokens from make token are refused)" ;;
+		jwks) echo "  tokens     Clerk's JWKS, NORVALT_CLERK_JWKS_URL (dev tokens from make token are refused)" ;;
+	esac
 	echo "  logs       $LOGDIR/"
 	echo "  env        eval \"\$(NV_PROFILE=$PROFILE scripts/stack.sh env)\""
 	demo_token
@@ -1062,7 +1183,13 @@ cmd_start() {
 demo_token() {
 	local tool="$NV_BUILD_ROOT/bin/norvalt-token" tok
 	[ "$PROFILE" = run ] && [ -x "$tool" ] || return 0
+	if [ "$AUTH_MODE" != devkey ]; then
+		echo
+		echo "No demo token: tokens are verified with $(auth_summary)."
+		return 0
+	fi
 	[ -r "$KEYS/dev_jwt_private.pem" ] || return 0
+	# shellcheck disable=SC1090
 	tok="$(NORVALT_DATABASE_OWNER_URL="$(. "$STACKENV" && printf "%s" "$NORVALT_DATABASE_OWNER_URL")" \
 	    "$tool" --user user_tesla_manager --ttl 28800 \
 	    --key "$KEYS/dev_jwt_private.pem" 2>/dev/null | tail -n 1)" || return 0
@@ -1152,6 +1279,7 @@ case "$CMD" in
 	start) cmd_start ;;
 	stop) cmd_stop ;;
 	status) cmd_status ;;
+	config) cmd_config ;;
 	restart-pg) cmd_restart_pg ;;
 	restart-app) shift; cmd_restart_app "$@" ;;
 	env) cmd_env ;;

@@ -2,12 +2,14 @@
  * check_db.c - lib/db and lib/rls against the throwaway PostgreSQL.
  *
  * Connection and transaction behaviour, SQLSTATE classification, the RLS
- * context on a reused connection, and reconnecting after the server was
- * restarted underneath a live process.
+ * context on a reused connection, reconnecting after the server was
+ * restarted underneath a live process, and the refusal of a role that
+ * row-level security would not bind (SPEC section 4).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../testutil.h"
 #include "arena.h"
@@ -97,6 +99,84 @@ START_TEST(bad_conninfo_is_unavailable)
 	nv_db_set_conninfo("postgresql:///nope?host=/nonexistent&port=1");
 	ck_assert_int_eq(nv_db_ping(&diag), NV_ERR_UNAVAILABLE);
 	ck_assert_str_eq(diag.msg, "the database is unavailable");
+}
+END_TEST
+
+/*
+ * nv_db_ping with what it logs (fd 2) captured into a malloc'd string.
+ */
+static enum nv_err
+ping_logged(char **log)
+{
+	FILE *f = tmpfile();
+	enum nv_err rc;
+	ssize_t n;
+	off_t len;
+	int saved;
+
+	ck_assert_ptr_nonnull(f);
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(dup2(fileno(f), STDERR_FILENO), 0);
+	rc = nv_db_ping(&diag);
+	ck_assert_int_ge(dup2(saved, STDERR_FILENO), 0);
+	close(saved);
+	/* The log writes to the descriptor, so read it back through that. */
+	len = lseek(fileno(f), 0, SEEK_END);
+	ck_assert_int_ge(len, 0);
+	ck_assert_int_eq(lseek(fileno(f), 0, SEEK_SET), 0);
+	*log = calloc(1, (size_t)len + 1);
+	ck_assert_ptr_nonnull(*log);
+	n = read(fileno(f), *log, (size_t)len);
+	ck_assert_int_eq(n, len);
+	fclose(f);
+	return rc;
+}
+
+/*
+ * DATABASE_URL pointing at the table owner: the connection is refused at
+ * connect, with one log line that names DATABASE_URL, the role and why,
+ * and never the password; transactions fail as unavailable (503).
+ */
+START_TEST(owner_as_app_is_refused)
+{
+	const char *owner = nv_test_env("NORVALT_DATABASE_OWNER_URL");
+	const char *pw = strstr(owner, "password=");
+	struct work_count w = { -1 };
+	char *log, *nl;
+
+	nv_db_set_conninfo(owner);
+	ck_assert_int_eq(ping_logged(&log), NV_ERR_UNAVAILABLE);
+	ck_assert_str_eq(diag.msg, "the database is unavailable");
+	ck_assert_ptr_null(nv_db_conn());
+	ck_assert_msg(strstr(log, "DATABASE_URL: refusing the connection: "
+	    "role norvalt_owner owns table public.") != NULL, "%s", log);
+	ck_assert_msg(strstr(log, "level=error") != NULL, "%s", log);
+	nl = strchr(log, '\n');
+	ck_assert_msg(nl != NULL && nl[1] == '\0', "not one line: %s", log);
+	ck_assert_ptr_nonnull(pw);
+	ck_assert_ptr_null(strstr(log, pw + strlen("password=")));
+	free(log);
+
+	nv_diag_reset(&diag);
+	ck_assert_int_eq(nv_db_tx(arena, &diag, NULL, work_count, &w),
+	    NV_ERR_UNAVAILABLE);
+	ck_assert_int_eq(w.n, -1);
+	ck_assert_int_eq(nv_db_in_tx(), 0);
+	ck_assert_uint_eq(nv_db_generation(), 0);
+
+	/* The tools that mean the owner say so, and are let through. */
+	nv_db_set_owner_conninfo(owner);
+	ck_assert_int_eq(ping_logged(&log), NV_OK);
+	ck_assert_ptr_null(strstr(log, "refusing"));
+	free(log);
+
+	/* The application role passes the check, silently. */
+	nv_db_set_conninfo(nv_test_env("DATABASE_URL"));
+	ck_assert_int_eq(ping_logged(&log), NV_OK);
+	ck_assert_str_eq(log, "");
+	free(log);
+	ck_assert_int_ge(leads_visible(TESLA), 10);
 }
 END_TEST
 
@@ -381,6 +461,7 @@ db_suite(void)
 	tcase_add_test(core, rls_current_and_clear);
 	tcase_add_test(core, exec_generic_plans_once);
 	tcase_add_test(err, bad_conninfo_is_unavailable);
+	tcase_add_test(err, owner_as_app_is_refused);
 	tcase_add_test(err, classify_unique_violation);
 	tcase_add_test(err, classify_check_violation);
 	tcase_add_test(err, classify_rls_violation);

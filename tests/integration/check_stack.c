@@ -1,8 +1,12 @@
 /*
  * check_stack.c - the local stack as a client sees it: nginx in front of
  * the health binary, JSON errors from nginx itself, configuration errors
- * at start, and readiness across a PostgreSQL restart.
+ * at start, and readiness across a PostgreSQL restart.  Also what
+ * scripts/stack.sh would start `make run` with (`stack.sh config`, which
+ * shares start's checks and its stack.env lines): token verification, the
+ * webhook rate limit, an external database.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -211,6 +215,138 @@ START_TEST(logs_have_one_line_per_request)
 }
 END_TEST
 
+/*
+ * `scripts/stack.sh config` for the run profile with only vars set (no
+ * .env, nothing from the test stack); stdout and stderr into *out.
+ */
+static int
+stack_config(char **out, const char *vars)
+{
+	return nv_test_run(out, "env -i PATH=/usr/local/bin:/usr/bin:/bin "
+	    "HOME=/tmp NORVALT_ENV_FILE=/dev/null NV_PROFILE=run %s "
+	    "%s/scripts/stack.sh config", vars, nv_test_env("NV_ROOT"));
+}
+
+/* out is exactly one line that starts with "error: " and names var. */
+static void
+assert_one_error_line(const char *out, const char *var)
+{
+	const char *nl = strchr(out, '\n');
+
+	ck_assert_msg(strncmp(out, "error: ", 7) == 0 && strstr(out, var) !=
+	    NULL && nl != NULL && nl[1] == '\0', "not one line naming %s: %s",
+	    var, out);
+}
+
+#define JWKS_URL	"https://clerk.example.no/.well-known/jwks.json"
+
+START_TEST(run_profile_verifies_with_the_dev_key_by_default)
+{
+	char *out;
+
+	ck_assert_int_eq(stack_config(&out, "NORVALT_DEV_LOGIN=1"), 0);
+	ck_assert_msg(strstr(out, "NORVALT_CLERK_JWT_KEY_FILE='") != NULL &&
+	    strstr(out, "/var/keys/dev_jwt_public.pem'") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "NORVALT_CLERK_JWKS_URL") == NULL, "%s", out);
+	ck_assert_msg(strstr(out, "dev login  on") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "warning") == NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
+/*
+ * NORVALT_CLERK_JWKS_URL without a key file: stack.env carries the URL and
+ * no dev key (which lib/auth.c would prefer, refusing every Clerk token),
+ * and the demo sign-in, whose tokens could not verify, is off.
+ */
+START_TEST(run_profile_jwks_url_injects_no_dev_key)
+{
+	char *out;
+
+	ck_assert_int_eq(stack_config(&out, "NORVALT_DEV_LOGIN=1 "
+	    "NORVALT_CLERK_ISSUER=https://clerk.example.no "
+	    "NORVALT_CLERK_JWKS_URL=" JWKS_URL), 0);
+	ck_assert_msg(strstr(out, "NORVALT_CLERK_JWKS_URL='" JWKS_URL "'") !=
+	    NULL, "%s", out);
+	ck_assert_msg(strstr(out, "NORVALT_CLERK_JWT_KEY_FILE") == NULL, "%s",
+	    out);
+	ck_assert_msg(strstr(out, "verified with Clerk's keys from "
+	    "NORVALT_CLERK_JWKS_URL") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "dev login  off") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "warning: NORVALT_DEV_LOGIN=1 is ignored") !=
+	    NULL, "%s", out);
+	free(out);
+
+	/* With the local default issuer every Clerk token would fail: said. */
+	ck_assert_int_eq(stack_config(&out, "NORVALT_CLERK_JWKS_URL="
+	    JWKS_URL), 0);
+	ck_assert_msg(strstr(out, "warning: NORVALT_CLERK_ISSUER") != NULL,
+	    "%s", out);
+	free(out);
+
+	/* An explicit key file still wins, and the JWKS URL is said unused. */
+	ck_assert_int_eq(stack_config(&out, "NORVALT_CLERK_JWKS_URL=" JWKS_URL
+	    " NORVALT_CLERK_JWT_KEY_FILE=/etc/norvalt/clerk.pem"), 0);
+	ck_assert_msg(strstr(out, "NORVALT_CLERK_JWT_KEY_FILE='/etc/norvalt/"
+	    "clerk.pem'") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "warning: NORVALT_CLERK_JWKS_URL is ignored")
+	    != NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
+/* SPEC section 3: one clear line naming the variable, not an nginx [emerg]. */
+START_TEST(bad_webhook_rate_stops_with_one_line)
+{
+	static const char *const bad[] = { "fast", "20", "20r/h", "0r/s",
+	    "-5r/s", "'20r/s;'", "'20 r/s'", "'20r/s burst=5'", "1.5r/s",
+	    "'20r/s|x'" };
+	char vars[128], *out;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(vars, sizeof(vars), "NORVALT_WEBHOOK_RATE=%s", bad[i]);
+		ck_assert_msg(stack_config(&out, vars) != 0, "%s accepted",
+		    bad[i]);
+		assert_one_error_line(out, "NORVALT_WEBHOOK_RATE");
+		free(out);
+	}
+	ck_assert_int_eq(stack_config(&out, "NORVALT_WEBHOOK_RATE=600r/m"), 0);
+	ck_assert_msg(strstr(out, "rate limit 600r/m per client address") !=
+	    NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(stack_config(&out, ""), 0);
+	ck_assert_msg(strstr(out, "rate limit 20r/s") != NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
+/*
+ * Another PostgreSQL needs both URLs: the API refuses the owner role and
+ * the application role cannot migrate, so no falling back either way.
+ */
+START_TEST(external_database_needs_the_owner_url)
+{
+	char *out;
+
+	ck_assert_int_ne(stack_config(&out, "DATABASE_URL=postgresql://"
+	    "norvalt_app@db.example.no/norvalt"), 0);
+	assert_one_error_line(out, "NORVALT_DATABASE_OWNER_URL");
+	free(out);
+	ck_assert_int_ne(stack_config(&out, "DATABASE_URL=postgresql://"
+	    "norvalt_owner@db.example.no/norvalt NORVALT_DATABASE_OWNER_URL="
+	    "postgresql://norvalt_owner@db.example.no/norvalt"), 0);
+	assert_one_error_line(out, "DATABASE_URL is the same as "
+	    "NORVALT_DATABASE_OWNER_URL");
+	free(out);
+	ck_assert_int_eq(stack_config(&out, "DATABASE_URL=postgresql://"
+	    "norvalt_app@db.example.no/norvalt NORVALT_DATABASE_OWNER_URL="
+	    "postgresql://norvalt_owner@db.example.no/norvalt"), 0);
+	ck_assert_msg(strstr(out, "database   external") != NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
 static Suite *
 stack_suite(void)
 {
@@ -227,6 +363,10 @@ stack_suite(void)
 	tcase_add_test(err, wrong_method_is_405_with_allow);
 	tcase_add_test(err, body_over_1mib_is_json_413);
 	tcase_add_test(err, bad_config_stops_with_one_line);
+	tcase_add_test(core, run_profile_verifies_with_the_dev_key_by_default);
+	tcase_add_test(core, run_profile_jwks_url_injects_no_dev_key);
+	tcase_add_test(err, bad_webhook_rate_stops_with_one_line);
+	tcase_add_test(err, external_database_needs_the_owner_url);
 	tcase_add_test(lim, readyz_survives_postgres_restart);
 	tcase_set_timeout(lim, 60);
 	suite_add_tcase(s, core);
