@@ -35,6 +35,26 @@ struct db_prepared {
 static PGconn *db_conn;
 static char *db_conninfo;
 static int db_owner;		/* db_conninfo is the owner's: no role check */
+
+/*
+ * Behind a transaction-mode pooler (NORVALT_DATABASE_POOLED=1) each
+ * transaction may run on another server connection: nothing may rely on
+ * the session.  So no named prepared statements (pgbouncer before 1.21
+ * loses them between transactions), no startup options (pgbouncer refuses
+ * "options"), and the session settings ride along after each BEGIN.
+ */
+static const struct nv_stmt db_session = { "session settings",
+    "SELECT pg_catalog.set_config('statement_timeout', $1, true),"
+    " pg_catalog.set_config('TimeZone', 'UTC', true)", 1 };
+static char db_timeout_ms[24];
+static const char *const db_session_params[] = { db_timeout_ms };
+
+static int
+db_pooled(void)
+{
+	return nv_config_int(NV_CFG_DATABASE_POOLED) == 1;
+}
+
 static unsigned long db_gen;
 static int db_in_tx;
 static int db_begin_pending;	/* BEGIN not sent yet: goes with 1st stmt */
@@ -197,6 +217,8 @@ nv_db_open(struct nv_diag *d)
 	snprintf(timeout, sizeof(timeout),
 	    "-c statement_timeout=%ld -c TimeZone=UTC",
 	    nv_config_int(NV_CFG_DB_STATEMENT_TIMEOUT_MS));
+	snprintf(db_timeout_ms, sizeof(db_timeout_ms), "%ld",
+	    nv_config_int(NV_CFG_DB_STATEMENT_TIMEOUT_MS));
 
 	/* The URL's own settings come first; ours only fill gaps. */
 	keys[0] = "dbname";			vals[0] = conninfo;
@@ -204,6 +226,8 @@ nv_db_open(struct nv_diag *d)
 	keys[2] = "connect_timeout";		vals[2] = "5";
 	keys[3] = "options";			vals[3] = timeout;
 	keys[4] = NULL;				vals[4] = NULL;
+	if (db_pooled())	/* see db_session */
+		keys[3] = NULL;
 
 	db_conn = PQconnectdbParams(keys, vals, 1);
 	if (db_conn == NULL || PQstatus(db_conn) != CONNECTION_OK) {
@@ -418,7 +442,7 @@ db_pipeline_next(void)
  * a failed check runs and a skipped COMMIT leaves the transaction in error
  * for nv_db_tx to roll back.
  */
-#define DB_ITEMS_MAX	(1 + NV_DB_DEFER_MAX + NV_DB_PIPELINE_MAX + 3)
+#define DB_ITEMS_MAX	(2 + NV_DB_DEFER_MAX + NV_DB_PIPELINE_MAX + 3)
 
 struct db_item {
 	const struct nv_stmt	*st;
@@ -437,6 +461,7 @@ static const struct nv_stmt db_generic_on = { "SET plan_cache_mode",
     "SET LOCAL plan_cache_mode = force_generic_plan", 0 };
 static const struct nv_stmt db_generic_off = { "SET plan_cache_mode",
     "SET LOCAL plan_cache_mode = auto", 0 };
+
 
 /* db_run's flags. */
 #define DB_GENERIC	0x1	/* the statement with its generic plan */
@@ -520,6 +545,11 @@ db_run(struct nv_arena *a, struct nv_diag *d, size_t n,
 	if (begin) {
 		items[k].unprepared = 1;
 		items[k++].st = &db_begin;
+		if (db_pooled()) {
+			items[k].unprepared = 1;
+			items[k].params = db_session_params;
+			items[k++].st = &db_session;
+		}
 	}
 	for (i = 0; i < db_defer_n; i++, k++) {
 		items[k].st = db_defer_st[i];
@@ -546,6 +576,9 @@ db_run(struct nv_arena *a, struct nv_diag *d, size_t n,
 	}
 	db_defer_n = 0;
 	db_commit_next = 0;
+	if (db_pooled())
+		for (i = 0; i < k; i++)
+			items[i].unprepared = 1;
 
 	/*
 	 * A connection found dead before BEGIN (the server restarted since

@@ -9,7 +9,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential pkg-config
 	libfcgi-dev spawn-fcgi multiwatch
-	libpq-dev postgresql postgresql-client
+	libpq-dev postgresql postgresql-client pgbouncer
 	libcjson-dev libjwt-dev libcurl4-openssl-dev libssl-dev libxml2-dev
 	check
 	nginx-light

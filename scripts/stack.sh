@@ -1205,6 +1205,12 @@ cmd_stop() {
 		nginx_stop
 		fcgi_stop_all
 		worker_stop
+		# A pgbouncer a test put in front of PostgreSQL (check_pooler).
+		if [ -s "$STATE/pgbouncer/pgbouncer.pid" ] &&
+			pid="$(cat "$STATE/pgbouncer/pgbouncer.pid")" &&
+			[[ "$(nv_pid_cmdline "$pid")" == *pgbouncer* ]]; then
+			kill "$pid" 2>/dev/null && echo "stopped pgbouncer (pid $pid)"
+		fi
 		if [ "$EXTERNAL_DB" -eq 0 ] && pid="$(pg_pid)"; then
 			bindir="$(pg_bindir)"
 			pg_stop "$bindir" && echo "stopped PostgreSQL (pid $pid)"
