@@ -76,7 +76,7 @@ pooler_start(void)
 
 	host = url_part("host");
 	pgport = url_part("port");
-	port = atoi(pgport) + 100;	/* beside the test stack's PostgreSQL */
+	port = (int)strtol(pgport, NULL, 10) + 100;	/* beside PostgreSQL */
 	snprintf(dir, sizeof(dir), "%s/pgbouncer", nv_test_env("NV_STATE_DIR"));
 	mkdir(dir, 0700);
 	user = url_part("user");
