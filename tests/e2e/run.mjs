@@ -133,6 +133,19 @@ test('a lead posted to the form webhook appears without a reload, already answer
   await page.context().close();
 });
 
+test('a lead entered by staff shows its message above the auto-reply', async (b) => {
+  const said = `Ringte om Model Y, vil prøvekjøre lørdag ${Date.now()}`;
+  const c = await api('user_tesla_manager', 'POST', '/api/leads', { first_name: 'Telefon', email: `tlf.${Date.now()}@example.no`, source: 'phone', message: said });
+  eq(c.status, 201, 'POST /api/leads');
+  // New leads entered through the API are answered too (SPEC 7).
+  await waitFor(async () => (await api('user_tesla_manager', 'GET', `/api/leads/${c.json.id}`)).json.first_response_at, 30000, 'lead answered');
+  const page = await signedIn(b, 'user_tesla_manager', { path: `/leads/${c.json.id}` });
+  await page.waitForSelector('[data-sender=ai]');
+  const shown = await page.$eval('[data-testid=lead-message]', (e) => e.textContent);
+  eq(shown, said, 'the message the rep typed');
+  await page.context().close();
+});
+
 test('replying from the lead page stores a human message and pauses AI', async (b) => {
   const lead = await formLead(TESLA);
   const page = await signedIn(b, 'user_tesla_rep', { path: `/leads/${lead.id}` });

@@ -193,7 +193,8 @@ export function Lead({ id, me }) {
       </div>
       <section aria-labelledby="m-h">
         <h2 id="m-h">{t('conversation')}</h2>
-        {lead.message && msgs.length === 0 && <p class="msg-body">{lead.message}</p>}
+        {/* A lead entered by staff keeps its message on the lead only: show it above the replies. */}
+        {lead.message && !msgs.some((m) => m.direction === 'inbound' && m.body === lead.message) && <p class="msg-body" data-testid="lead-message">{lead.message}</p>}
         {msgs.length === 0 ? <p class="muted">{t('noMessages')}</p> : (
           <ol class="msgs" data-testid="messages">{msgs.map((m) => <Message m={m} users={users} key={m.id} />)}</ol>
         )}
