@@ -350,6 +350,17 @@ nv_test_app_restart(const char *name, const char *assignment)
 }
 
 void
+nv_test_stack(const char *cmd)
+{
+	char *out = NULL;
+	int st;
+
+	st = nv_test_run(&out, "%s %s", nv_test_env("NV_STACK_CMD"), cmd);
+	ck_assert_msg(st == 0, "stack.sh %s: %s", cmd, out != NULL ? out : "");
+	free(out);
+}
+
+void
 nv_test_webhook_post(const char *channel, const char *dealer,
     const char *body, size_t len, const char *ctype, const char *h1,
     const char *h2, struct nv_test_http *out)

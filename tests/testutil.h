@@ -103,6 +103,10 @@ void nv_test_pg_start(void);
  */
 void nv_test_app_restart(const char *name, const char *assignment);
 
+/* scripts/stack.sh cmd on the test stack (worker-start 1, worker-stop, ...);
+ * fails the test when it fails. */
+void nv_test_stack(const char *cmd);
+
 /*
  * POST body (len bytes) to /webhooks/<channel>/<dealer> with Content-Type
  * ctype (NULL: no Content-Type of ours) and up to two more headers h1, h2

@@ -285,19 +285,6 @@ wait_tesla(long ms, long want, const char *sql, const char *p1)
 	}
 }
 
-/* scripts/stack.sh cmd (worker-start 1, worker-stop); fails the test. */
-static void
-stack(const char *cmd)
-{
-	char *out = NULL;
-	int st;
-
-	st = nv_test_run(&out, "%s/scripts/stack.sh %s", nv_test_env("NV_ROOT"),
-	    cmd);
-	ck_assert_msg(st == 0, "stack.sh %s: %s", cmd, out);
-	free(out);
-}
-
 static char *
 lead_of(const char *email)
 {
@@ -328,7 +315,7 @@ setup_all(void)
 	PGconn *c;
 
 	/* No worker may contact Graph while the webhook is asserted. */
-	stack("worker-stop");
+	nv_test_stack("worker-stop");
 	snprintf(base, sizeof(base), "%09lu", v % 1000000000ul);
 	snprintf(page, sizeof(page), "90%013lu", v % 10000000000000ul);
 	c = owner();
@@ -349,7 +336,7 @@ teardown_all(void)
 	PGconn *c;
 
 	/* A test that failed while the worker ran left it running. */
-	stack("worker-stop");
+	nv_test_stack("worker-stop");
 	c = owner();
 	snprintf(like, sizeof(like), "554597%s%%", base);
 	PQclear(nv_test_exec(c, "BEGIN", NULL));
@@ -429,7 +416,7 @@ START_TEST(lead_filed_by_worker)
 	    " AND payload = $1::jsonb", want), 1);
 	ck_assert_int_eq(count_tesla(LEADS_Q, ids[0]), 0);
 
-	stack("worker-start 1");
+	nv_test_stack("worker-start 1");
 	snprintf(email, sizeof(email), "fb%s@example.no", ids[0]);
 	ck_assert_int_eq(wait_tesla(30000, 1, "SELECT count(*) FROM leads"
 	    " WHERE email = $1", email), 1);
@@ -478,7 +465,7 @@ START_TEST(lead_filed_by_worker)
 	assert_ack(&r, 1);
 	ck_assert_int_eq(wait_tesla(30000, 2, JOBS_Q " AND status = 'done'",
 	    ids[0]), 2);
-	stack("worker-stop");
+	nv_test_stack("worker-stop");
 	ck_assert_int_eq(srv_seen, 2);
 	ck_assert_int_eq(count_tesla("SELECT count(*) FROM leads WHERE"
 	    " email = $1", email), 1);
@@ -513,11 +500,11 @@ START_TEST(several_changes_queue_without_graph)
 		ck_assert_int_eq(count_tesla(LEADS_Q, ids[i]), 0);
 	}
 
-	stack("worker-start 1");
+	nv_test_stack("worker-start 1");
 	for (i = 0; i < 3; i++)
 		ck_assert_int_eq(wait_tesla(30000, 1, JOBS_Q " AND status ="
 		    " 'done'", ids[i]), 1);
-	stack("worker-stop");
+	nv_test_stack("worker-stop");
 	for (i = 0; i < 3; i++)
 		ck_assert_int_eq(count_tesla(LEADS_Q, ids[i]), 1);
 	ck_assert_int_eq(srv_seen, 3);
@@ -541,12 +528,12 @@ START_TEST(same_person_joins_lead)
 	notification(body, sizeof(body), page, ids, 2);
 	post(body, NULL, &r);
 	assert_ack(&r, 2);
-	stack("worker-start 1");
+	nv_test_stack("worker-start 1");
 	ck_assert_int_eq(wait_tesla(30000, 1, JOBS_Q " AND status = 'done'",
 	    ids[0]), 1);
 	ck_assert_int_eq(wait_tesla(30000, 1, JOBS_Q " AND status = 'done'",
 	    ids[1]), 1);
-	stack("worker-stop");
+	nv_test_stack("worker-stop");
 	ck_assert_int_eq(count_tesla("SELECT count(*) FROM leads WHERE"
 	    " email = $1", email), 1);
 	id = lead_of(email);
@@ -585,10 +572,10 @@ START_TEST(graph_down_retried_then_filed)
 	ck_assert_int_eq(count_tesla(JOBS_Q, ids[0]), 1);
 	ck_assert_int_eq(srv_seen, 0);
 
-	stack("worker-start 1");
+	nv_test_stack("worker-start 1");
 	ck_assert_int_eq(wait_tesla(30000, 1, JOBS_Q " AND status = 'done'"
 	    " AND attempts = 2", ids[0]), 1);
-	stack("worker-stop");
+	nv_test_stack("worker-stop");
 	ck_assert_int_eq(srv_seen, 2);
 	ck_assert_int_eq(count_tesla(LEADS_Q, ids[0]), 1);
 	ck_assert_int_eq(count_tesla(JOBS_Q, ids[0]), 1);
@@ -766,10 +753,10 @@ START_TEST(database_down_is_503)
 	assert_ack(&r, 1);
 	ck_assert_int_eq(count_tesla(JOBS_Q, ids[0]), 1);
 	ck_assert_int_eq(count_tesla(LEADS_Q, ids[0]), 0);
-	stack("worker-start 1");
+	nv_test_stack("worker-start 1");
 	ck_assert_int_eq(wait_tesla(30000, 1, JOBS_Q " AND status = 'done'",
 	    ids[0]), 1);
-	stack("worker-stop");
+	nv_test_stack("worker-stop");
 	ck_assert_int_eq(count_tesla(LEADS_Q, ids[0]), 1);
 	ck_assert_int_eq(srv_seen, 1);
 }

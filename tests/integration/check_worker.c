@@ -87,18 +87,6 @@ wait_count(long ms, long want, const char *dealer, const char *sql,
 	}
 }
 
-static void
-stack(const char *cmd)
-{
-	char *out = NULL;
-	int st;
-
-	st = nv_test_run(&out, "%s/scripts/stack.sh %s", nv_test_env("NV_ROOT"),
-	    cmd);
-	ck_assert_msg(st == 0, "stack.sh %s: %s", cmd, out);
-	free(out);
-}
-
 /*
  * Start a worker process with the test's environment plus env (NULL-
  * terminated "K=V"); its log goes next to the stack's logs.
@@ -337,13 +325,13 @@ static void
 stack_worker_on(void)
 {
 	setup_all();
-	stack("worker-start 1");
+	nv_test_stack("worker-start 1");
 }
 
 static void
 stack_worker_off(void)
 {
-	stack("worker-stop");
+	nv_test_stack("worker-stop");
 }
 
 /* ------------------------------------------------------------- core */
