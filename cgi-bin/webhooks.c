@@ -318,8 +318,9 @@ form_post(struct nv_req *req)
 		r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
 		honey = nv_arena_printf(req->arena, "{\"lead_id\":\"%02x%02x"
 		    "%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x"
-		    "%02x\",\"duplicate\":false}", r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
-		    r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+		    "%02x\",\"duplicate\":false}", r[0], r[1], r[2], r[3],
+		    r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
+		    r[13], r[14], r[15]);
 		return nv_req_json(req, 201, honey, strlen(honey));
 	}
 	return nv_req_json(req, ans.status, ans.body, strlen(ans.body));

@@ -214,11 +214,10 @@ nv_db_open(struct nv_diag *d)
 	    nv_config_str(NV_CFG_DATABASE_URL);
 	if (conninfo == NULL)
 		return nv_diag_set(d, NV_ERR_CONFIG, "DATABASE_URL is not set");
-	snprintf(timeout, sizeof(timeout),
-	    "-c statement_timeout=%ld -c TimeZone=UTC",
-	    nv_config_int(NV_CFG_DB_STATEMENT_TIMEOUT_MS));
 	snprintf(db_timeout_ms, sizeof(db_timeout_ms), "%ld",
 	    nv_config_int(NV_CFG_DB_STATEMENT_TIMEOUT_MS));
+	snprintf(timeout, sizeof(timeout),
+	    "-c statement_timeout=%s -c TimeZone=UTC", db_timeout_ms);
 
 	/* The URL's own settings come first; ours only fill gaps. */
 	keys[0] = "dbname";			vals[0] = conninfo;
@@ -282,11 +281,6 @@ nv_db_classify(const PGresult *res)
 }
 
 /*
- * Turn a failed result into an error code and a diagnostic.  The server's
- * text goes to the log (primary message only: DETAIL can hold row values,
- * which are personal data); the caller gets a generic message.
- */
-/*
  * The request field a constraint guards, from its name as the schema spells
  * them (table_field_key, table_field_check): "vehicles_vin_key" on vehicles
  * is "vin".  Any other name is given as it is.
@@ -314,6 +308,11 @@ db_field(char *buf, size_t size, const char *constraint, const char *table)
 	return constraint;
 }
 
+/*
+ * Turn a failed result into an error code and a diagnostic.  The server's
+ * text goes to the log (primary message only: DETAIL can hold row values,
+ * which are personal data); the caller gets a generic message.
+ */
 static enum nv_err
 db_fail(struct nv_diag *d, const char *what, PGresult *res)
 {
@@ -462,7 +461,6 @@ static const struct nv_stmt db_generic_on = { "SET plan_cache_mode",
 static const struct nv_stmt db_generic_off = { "SET plan_cache_mode",
     "SET LOCAL plan_cache_mode = auto", 0 };
 
-
 /* db_run's flags. */
 #define DB_GENERIC	0x1	/* the statement with its generic plan */
 #define DB_COMMIT	0x2	/* COMMIT goes along */
@@ -529,6 +527,7 @@ db_run(struct nv_arena *a, struct nv_diag *d, size_t n,
 	enum nv_err rc = NV_OK;
 	size_t i, k, first_st;
 	int attempt, begin = db_begin_pending, commit, generic;
+	int pooled = db_pooled();
 
 	generic = (flags & DB_GENERIC) != 0;
 	assert(n <= NV_DB_PIPELINE_MAX && (!generic || n == 1));
@@ -545,7 +544,7 @@ db_run(struct nv_arena *a, struct nv_diag *d, size_t n,
 	if (begin) {
 		items[k].unprepared = 1;
 		items[k++].st = &db_begin;
-		if (db_pooled()) {
+		if (pooled) {
 			items[k].unprepared = 1;
 			items[k].params = db_session_params;
 			items[k++].st = &db_session;
@@ -576,7 +575,7 @@ db_run(struct nv_arena *a, struct nv_diag *d, size_t n,
 	}
 	db_defer_n = 0;
 	db_commit_next = 0;
-	if (db_pooled())
+	if (pooled)
 		for (i = 0; i < k; i++)
 			items[i].unprepared = 1;
 

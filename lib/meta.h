@@ -72,10 +72,11 @@ enum nv_err nv_meta_changes(struct nv_arena *a, struct nv_diag *d,
 /*
  * GET base_url/leadgen_id?access_token=token (connect timeout 3 s, total
  * 10 s, at most 256 KiB).  Only norvalt-worker calls it: the webhook
- * queues a 'facebook_fetch' job instead of waiting on Graph.  On NV_OK *json holds the 200 response body, in
- * arena a.  NV_ERR_UNAVAILABLE when the request fails or the answer is not
- * 200 (the reason is logged, the token never); NV_ERR_CONFIG when base_url
- * or token is missing; NV_ERR_BAD_REQUEST when leadgen_id is not an id.
+ * queues a 'facebook_fetch' job instead of waiting on Graph.  On NV_OK
+ * *json holds the 200 response body, in arena a.  NV_ERR_UNAVAILABLE when
+ * the request fails or the answer is not 200 (the reason is logged, the
+ * token never); NV_ERR_CONFIG when base_url or token is missing;
+ * NV_ERR_BAD_REQUEST when leadgen_id is not an id.
  */
 enum nv_err nv_meta_fetch(struct nv_arena *a, struct nv_diag *d,
     const char *base_url, const char *token, const char *leadgen_id,

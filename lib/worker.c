@@ -81,6 +81,11 @@
 #define W_CHANNEL	"norvalt_jobs"
 #define W_STOCK_MAX	3
 
+/* Round robin's lock: one per dealership, held until the transaction ends. */
+#define W_RR_LOCK \
+	"pg_advisory_xact_lock(hashtextextended('round_robin:' || " W_TENANT \
+	"::text, 0))"
+
 /* ---------------------------------------------------------- statements */
 
 static const struct nv_stmt w_claim = {
@@ -204,8 +209,7 @@ static const struct nv_stmt w_sent = {
 	"   status = CASE WHEN status = 'new' THEN 'contacted' ELSE status END"
 	"  WHERE id = $4::uuid AND EXISTS (SELECT 1 FROM j) RETURNING id),"
 	/* Round robin's lock, for the next statement (w_rr_assign). */
-	" k AS (SELECT pg_advisory_xact_lock(hashtextextended("
-	"   'round_robin:' || " W_TENANT "::text, 0)) WHERE $7::bool"
+	" k AS (SELECT " W_RR_LOCK " WHERE $7::bool"
 	"   AND EXISTS (SELECT 1 FROM j))"
 	" SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM l),"
 	"  (SELECT count(*) FROM k)",
@@ -284,8 +288,7 @@ static const struct nv_stmt w_rr_assign = {
 /* Round robin's lock alone, when no w_sent takes it (see w_end_work). */
 static const struct nv_stmt w_rr_lock = {
 	"w_rr_lock",
-	"SELECT pg_advisory_xact_lock(hashtextextended("
-	"  'round_robin:' || " W_TENANT "::text, 0))",
+	"SELECT " W_RR_LOCK,
 	0
 };
 
@@ -423,11 +426,18 @@ w_mail_from(void)
 /* ------------------------------------------------------------ delivery */
 
 /*
- * Append out as one JSON line to NORVALT_OUTBOX_DIR/outbox.jsonl.  One
- * write(2) with O_APPEND, so lines of concurrent workers never interleave.
- * Without a directory configured it is var/outbox under the working
- * directory.
+ * NORVALT_OUTBOX_DIR/outbox.jsonl, in arena a; *dir is the directory
+ * (var/outbox under the working directory when none is configured).
  */
+static char *
+w_outbox_path(struct nv_arena *a, const char **dir)
+{
+	*dir = nv_config_str(NV_CFG_OUTBOX_DIR);
+	if (*dir == NULL || **dir == '\0')
+		*dir = "var/outbox";
+	return nv_arena_cat(a, *dir, "/outbox.jsonl", (char *)NULL);
+}
+
 /*
  * The outbox for appending, under a shared lock: an erasure (w_erase)
  * rewrites the file under an exclusive one and renames the new file over
@@ -458,11 +468,15 @@ w_outbox_open(const char *dir, const char *path)
 	return -1;
 }
 
+/*
+ * Append out as one JSON line to the outbox (w_outbox_path).  One write(2)
+ * with O_APPEND, so lines of concurrent workers never interleave.
+ */
 static enum nv_err
 w_outbox(struct nv_arena *a, struct nv_diag *d, const struct w_job *job,
     const struct w_out *out)
 {
-	const char *dir = nv_config_str(NV_CFG_OUTBOX_DIR);
+	const char *dir;
 	cJSON *o;
 	char *line, *path, ts[32];
 	struct timespec now;
@@ -471,8 +485,6 @@ w_outbox(struct nv_arena *a, struct nv_diag *d, const struct w_job *job,
 	ssize_t n;
 	int fd;
 
-	if (dir == NULL || *dir == '\0')
-		dir = "var/outbox";
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -503,7 +515,7 @@ w_outbox(struct nv_arena *a, struct nv_diag *d, const struct w_job *job,
 	line = nv_arena_cat(a, nv_json_print(a, o), "\n", (char *)NULL);
 	cJSON_Delete(o);
 
-	path = nv_arena_cat(a, dir, "/outbox.jsonl", (char *)NULL);
+	path = w_outbox_path(a, &dir);
 	if ((fd = w_outbox_open(dir, path)) < 0)
 		return nv_diag_set(d, NV_ERR_UNAVAILABLE, "outbox %s: %s", path,
 		    strerror(errno));
@@ -717,8 +729,7 @@ w_payload(const struct w_job *job, const char *key)
 static enum nv_err
 w_erase(struct nv_arena *a, struct nv_diag *d, const struct w_job *job)
 {
-	const char *dir = nv_config_str(NV_CFG_OUTBOX_DIR);
-	const char *lead = w_payload(job, "lead_id");
+	const char *dir, *lead = w_payload(job, "lead_id");
 	char *path, *tmp, *needle, *line = NULL;
 	size_t cap = 0, dropped = 0;
 	FILE *in = NULL, *out = NULL;
@@ -729,10 +740,8 @@ w_erase(struct nv_arena *a, struct nv_diag *d, const struct w_job *job)
 	if (lead == NULL || !nv_valid_uuid(lead))
 		return w_job_fail(a, d, job, NULL, "the job names no lead",
 		    true);
-	if (dir == NULL || *dir == '\0')
-		dir = "var/outbox";
-	path = nv_arena_cat(a, dir, "/outbox.jsonl", (char *)NULL);
-	tmp = nv_arena_cat(a, dir, "/outbox.jsonl.erase", (char *)NULL);
+	path = w_outbox_path(a, &dir);
+	tmp = nv_arena_cat(a, path, ".erase", (char *)NULL);
 	needle = nv_arena_cat(a, "\"lead_id\":\"", lead, "\"", (char *)NULL);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (errno == ENOENT)	/* nothing was ever kept */

@@ -122,20 +122,25 @@ leads_with_email(const char *dealer, const char *email)
 	    " lower($1)", email, NULL);
 }
 
+/* GET path as Tesla's manager into r (the caller frees it). */
+static void
+get_manager(const char *path, struct nv_test_http *r)
+{
+	char *auth = nv_test_auth_header(MGR, MGR_ORG);
+
+	nv_test_http("GET", path, NULL, 0, (const char *const[]){ auth, NULL },
+	    r);
+	free(auth);
+}
+
 /* GET url as Tesla's manager; the parsed body (status must be 200). */
 static cJSON *
 get_as_manager(const char *path)
 {
 	struct nv_test_http r;
-	const char *hdrs[2];
-	char *auth;
 	cJSON *j;
 
-	auth = nv_test_auth_header(MGR, MGR_ORG);
-	hdrs[0] = auth;
-	hdrs[1] = NULL;
-	nv_test_http("GET", path, NULL, 0, hdrs, &r);
-	free(auth);
+	get_manager(path, &r);
 	ck_assert_msg(r.status == 200, "GET %s: %ld %s", path, r.status,
 	    r.body);
 	j = parse(&r);
@@ -376,8 +381,7 @@ START_TEST(signature_required_when_secret)
 {
 	struct nv_test_http r;
 	char email[128], body[512], other[512], sig[160], path[128];
-	const char *hdrs[2];
-	char *id, *auth;
+	char *id;
 
 	mkemail(email, sizeof(email), "vw");
 	snprintf(body, sizeof(body), "{\"name\": \"Per Hansen\", \"email\":"
@@ -418,13 +422,9 @@ START_TEST(signature_required_when_secret)
 
 	/* Another dealership's staff cannot see it: 404. */
 	snprintf(path, sizeof(path), "/api/leads/%s", id);
-	auth = nv_test_auth_header(MGR, MGR_ORG);
-	hdrs[0] = auth;
-	hdrs[1] = NULL;
-	nv_test_http("GET", path, NULL, 0, hdrs, &r);
+	get_manager(path, &r);
 	ck_assert_int_eq(r.status, 404);
 	nv_test_http_free(&r);
-	free(auth);
 	free(id);
 }
 END_TEST
@@ -726,8 +726,7 @@ END_TEST
 START_TEST(honeypot_stores_nothing)
 {
 	struct nv_test_http r;
-	char email[128], body[512], key[128], path[128], *id, *id2, *auth;
-	const char *hdrs[2];
+	char email[128], body[512], key[128], path[128], *id, *id2;
 
 	mkemail(email, sizeof(email), "bot");
 	snprintf(body, sizeof(body), "{\"email\": \"%s\", \"website\":"
@@ -750,13 +749,9 @@ START_TEST(honeypot_stores_nothing)
 	nv_test_http_free(&r);
 	/* The id names nothing. */
 	snprintf(path, sizeof(path), "/api/leads/%s", id);
-	auth = nv_test_auth_header(MGR, MGR_ORG);
-	hdrs[0] = auth;
-	hdrs[1] = NULL;
-	nv_test_http("GET", path, NULL, 0, hdrs, &r);
+	get_manager(path, &r);
 	ck_assert_int_eq(r.status, 404);
 	nv_test_http_free(&r);
-	free(auth);
 	free(id);
 	free(id2);
 	ck_assert_int_eq(leads_with_email(TESLA, email), 0);

@@ -243,6 +243,29 @@ ai_body(const char *dealer, const char *lead, long ms)
 	    " $1::uuid AND sender = 'ai'", lead, NULL, NULL);
 }
 
+/* The lead is d1's one sales rep's (round robin's only choice). */
+static void
+assert_rep1(const char *lead)
+{
+	char *v = val_in(d1, "SELECT assigned_to FROM leads WHERE id = $1::uuid",
+	    lead, NULL, NULL);
+
+	ck_assert_msg(v != NULL, "lead %s has nobody", lead);
+	ck_assert_str_eq(v, rep1);
+	free(v);
+}
+
+/* Answered: contacted, first response once, within ten seconds; rep1's. */
+static void
+assert_answered(const char *lead)
+{
+	ck_assert_int_eq(wait_count(5000, 1, d1, "SELECT count(*) FROM leads"
+	    " WHERE id = $1::uuid AND status = 'contacted'"
+	    " AND first_response_at IS NOT NULL"
+	    " AND first_response_seconds BETWEEN 0 AND 10", lead, NULL), 1);
+	assert_rep1(lead);
+}
+
 static char *
 slurp(const char *path)
 {
@@ -366,14 +389,7 @@ START_TEST(reply_within_seconds)
 	    " WHERE lead_id = $1::uuid AND sender = 'ai' AND status = 'sent'"
 	    " AND channel = 'email' AND direction = 'outbound'"
 	    " AND metadata->>'message_id' LIKE '<%@%>'", lead, NULL), 1);
-	ck_assert_int_eq(wait_count(5000, 1, d1, "SELECT count(*) FROM leads"
-	    " WHERE id = $1::uuid AND status = 'contacted'"
-	    " AND first_response_at IS NOT NULL"
-	    " AND first_response_seconds BETWEEN 0 AND 10", lead, NULL), 1);
-	v = val_in(d1, "SELECT assigned_to FROM leads WHERE id = $1::uuid",
-	    lead, NULL, NULL);
-	ck_assert_str_eq(v, rep1);
-	free(v);
+	assert_answered(lead);
 	/* The rep is told, through the outbox too. */
 	ck_assert_int_eq(wait_count(5000, 1, d1, "SELECT count(*) FROM jobs"
 	    " WHERE lead_id = $1::uuid AND kind = 'notify' AND status = 'done'"
@@ -592,7 +608,7 @@ END_TEST
  */
 START_TEST(api_lead_answered)
 {
-	char json[512], want[256], *lead, *won, *body, *v;
+	char json[512], want[256], *lead, *won, *body;
 
 	snprintf(json, sizeof(json), "{\"first_name\": \"Vinn\", \"email\":"
 	    " \"vinn.%s@example.no\", \"status\": \"won\"}", tag);
@@ -609,15 +625,7 @@ START_TEST(api_lead_answered)
 	ck_assert_int_eq(count_in(d1, "SELECT count(*) FROM conversations"
 	    " WHERE lead_id = $1::uuid AND sender = 'ai' AND status = 'sent'"
 	    " AND channel = 'email'", lead, NULL), 1);
-	ck_assert_int_eq(wait_count(5000, 1, d1, "SELECT count(*) FROM leads"
-	    " WHERE id = $1::uuid AND status = 'contacted'"
-	    " AND first_response_at IS NOT NULL"
-	    " AND first_response_seconds BETWEEN 0 AND 10", lead, NULL), 1);
-	v = val_in(d1, "SELECT assigned_to FROM leads WHERE id = $1::uuid",
-	    lead, NULL, NULL);
-	ck_assert_ptr_nonnull(v);
-	ck_assert_str_eq(v, rep1);
-	free(v);
+	assert_answered(lead);
 	ck_assert_int_eq(count_in(d1, "SELECT count(*) FROM jobs WHERE"
 	    " lead_id = $1::uuid AND kind = 'reply' AND status = 'done'",
 	    lead, NULL), 1);
@@ -660,11 +668,7 @@ START_TEST(sms_opt_out_honoured)
 	ck_assert_str_eq(err, "recipient opted out");
 	free(err);
 	/* Nobody could answer it automatically: a person gets it, and is told. */
-	err = val_in(d1, "SELECT assigned_to FROM leads WHERE id = $1::uuid",
-	    lead, NULL, NULL);
-	ck_assert_ptr_nonnull(err);
-	ck_assert_str_eq(err, rep1);
-	free(err);
+	assert_rep1(lead);
 	ck_assert_int_eq(wait_count(5000, 1, d1, "SELECT count(*) FROM jobs"
 	    " WHERE lead_id = $1::uuid AND kind = 'notify'"
 	    " AND payload->>'event' = 'assigned'", lead, NULL), 1);
@@ -685,7 +689,7 @@ START_TEST(sms_opt_out_honoured)
 }
 END_TEST
 
-/* Poll until the outbox holds (want) or lacks (!want) needle; whether it did. */
+/* Poll until the outbox holds (want) or lacks (!want) needle; did it? */
 static int
 outbox_wait(const char *needle, int want, long ms)
 {
@@ -762,7 +766,7 @@ END_TEST
 /* A person took the lead over before the worker got to it: no AI reply. */
 START_TEST(paused_before_first_reply)
 {
-	char email[128], *lead, *job, *v;
+	char email[128], *lead, *job;
 
 	snprintf(email, sizeof(email), "pause.%s@example.no", tag);
 	lead = val_in(d1, "WITH l AS (INSERT INTO leads (dealership_id,"
@@ -777,17 +781,13 @@ START_TEST(paused_before_first_reply)
 	    " WHERE id = $1::uuid AND status = 'done'", job, NULL), 1);
 	ck_assert_int_eq(count_in(d1, "SELECT count(*) FROM conversations"
 	    " WHERE lead_id = $1::uuid", lead, NULL), 0);
-	v = val_in(d1, "SELECT assigned_to FROM leads WHERE id = $1::uuid",
-	    lead, NULL, NULL);
-	ck_assert_ptr_nonnull(v);
-	ck_assert_str_eq(v, rep1);
-	free(v);
+	assert_rep1(lead);
 	free(job);
 	free(lead);
 }
 END_TEST
 
-/* The car is named from the lead's vehicle, else the model its message names. */
+/* The car: the lead's vehicle, else the model its message names. */
 START_TEST(reply_names_the_car)
 {
 	char json[512], want[256], *lead, *body, *veh;
